@@ -1,0 +1,37 @@
+//! What a hidden test binary tells the grader. The grader deserialises exactly these types.
+
+use serde::{Deserialize, Serialize};
+
+/// The file descriptor the report is written to. The grader connects it to a pipe of its own.
+pub const RESULT_FD: i32 = 3;
+
+/// The single message a test process sends when its test has finished.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Report {
+    /// The nonce the grader sent on stdin; proves the report came from the harness.
+    pub nonce: String,
+    pub outcome: ReportOutcome,
+    /// Every panic seen in the process, in order, on any thread.
+    pub panics: Vec<PanicRecord>,
+    /// Set when the test left processes behind: says which, and in what state.
+    pub leak: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportOutcome {
+    /// The test function returned.
+    Returned,
+    /// The test function panicked; [`Report::panics`] says where.
+    Panicked,
+}
+
+/// One panic, as the panic hook saw it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PanicRecord {
+    pub thread: String,
+    pub message: String,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}

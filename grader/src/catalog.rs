@@ -1,0 +1,251 @@
+//! Exercise metadata: one `exercise.toml` per folder of `grader/hidden/`.
+//!
+//! The file is the single source of truth for an exercise's number, name, title, hints, points
+//! per test and limits. It is validated on load so that a typo fails loudly with the file and
+//! the field named, instead of silently giving a test zero points.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::workspace::Workspace;
+use crate::{error, Error, ErrorKind, Result};
+
+/// Every exercise of a checkout, in course order.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub exercises: Vec<Exercise>,
+}
+
+/// One exercise, as `exercise.toml` describes it plus where its files are.
+#[derive(Debug, Clone)]
+pub struct Exercise {
+    pub meta: ExerciseMeta,
+    /// `NN_name`, the folder name shared by `exercises/`, `solutions/` and `grader/hidden/`.
+    pub dir_name: String,
+    /// `grader/hidden/NN_name/`.
+    pub hidden_dir: PathBuf,
+}
+
+/// The contents of `exercise.toml`. Every field is documented because instructors write these.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExerciseMeta {
+    /// Position in the course; the `NN` of the folder name.
+    pub number: u32,
+    /// Snake-case name; the `name` of the folder and the library name the hidden tests import.
+    pub name: String,
+    /// A short title for listings.
+    pub title: String,
+    /// The book chapter, relative to `book/src/`.
+    pub chapter: String,
+    /// Whether the exercise reaches threads and locks through `crate::sync`. When true, code
+    /// that imports `std::sync` or `std::thread` directly is rejected before it is compiled.
+    #[serde(default = "yes")]
+    pub uses_sync_shim: bool,
+    /// Progressive hints: `cargo xtask hint N` shows the next one each time.
+    pub hints: Vec<String>,
+    #[serde(default)]
+    pub limits: Limits,
+    /// What `verify` expects of the untouched stub: rejected, and for this reason.
+    pub stub: Expectation,
+    /// The hidden tests, in the order they run and are reported.
+    pub tests: Vec<TestMeta>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Resource limits for each test process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Wall-clock limit of one test, unless the test sets its own.
+    #[serde(default = "Limits::default_timeout")]
+    pub test_timeout_secs: f64,
+    /// Address-space cap of a test process, in MiB; 0 disables it.
+    #[serde(default = "Limits::default_memory")]
+    pub memory_mib: u64,
+}
+
+impl Limits {
+    fn default_timeout() -> f64 {
+        10.0
+    }
+    fn default_memory() -> u64 {
+        4096
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { test_timeout_secs: Limits::default_timeout(), memory_mib: Limits::default_memory() }
+    }
+}
+
+/// One hidden test and what it is worth.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestMeta {
+    /// The function name in the hidden test file.
+    pub name: String,
+    pub points: u32,
+    /// Overrides [`Limits::test_timeout_secs`] for this test.
+    pub timeout_secs: Option<f64>,
+}
+
+/// "This test must reject it with this verdict": how the stub and every mutant declare the
+/// mistake they stand for, so that `verify` can check the reason and not just the failure.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// The hidden test that must catch it.
+    pub rejected_by: String,
+    /// The verdict label that test must give, or a prefix of it: `fail`, `panic`,
+    /// `timeout`, `timeout:deadlock`, `timeout:spinning`, `crash`, `leak`, `build`.
+    pub verdict: String,
+}
+
+impl Catalog {
+    /// Loads and validates every `grader/hidden/*/exercise.toml`.
+    pub fn load(workspace: &Workspace) -> Result<Catalog> {
+        let hidden_dir = workspace.hidden_dir();
+        let entries = std::fs::read_dir(&hidden_dir)
+            .map_err(|source| Error::io("cannot list", &hidden_dir, source))?;
+        let mut exercises = Vec::new();
+        for entry in entries.flatten() {
+            if entry.path().join("exercise.toml").is_file() {
+                exercises.push(Exercise::load(&entry.path())?);
+            }
+        }
+        exercises.sort_by_key(|exercise| exercise.meta.number);
+        for pair in exercises.windows(2) {
+            if pair[0].meta.number == pair[1].meta.number {
+                return Err(Error::broken(
+                    &pair[1].hidden_dir,
+                    format!("exercise number {} is used twice", pair[1].meta.number),
+                ));
+            }
+        }
+        Ok(Catalog { exercises })
+    }
+
+    /// Finds an exercise by `4`, `04`, `deadlock_ordering` or `04_deadlock_ordering`.
+    pub fn find(&self, wanted: &str) -> Result<&Exercise> {
+        let wanted = wanted.trim();
+        let by_number = wanted.parse::<u32>().ok();
+        self.exercises
+            .iter()
+            .find(|exercise| {
+                Some(exercise.meta.number) == by_number
+                    || exercise.meta.name == wanted
+                    || exercise.dir_name == wanted
+            })
+            .ok_or_else(|| {
+                let valid: Vec<String> = self
+                    .exercises
+                    .iter()
+                    .map(|exercise| format!("  {}  {}", exercise.dir_name, exercise.meta.title))
+                    .collect();
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "there is no exercise `{wanted}`; name one by number or name:\n{}",
+                        valid.join("\n")
+                    ),
+                )
+            })
+    }
+}
+
+impl Exercise {
+    fn load(hidden_dir: &Path) -> Result<Exercise> {
+        let path = hidden_dir.join("exercise.toml");
+        let meta: ExerciseMeta =
+            toml::from_str(&error::read_to_string(&path)?).map_err(|e| Error::broken(&path, e))?;
+        let dir_name = hidden_dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let exercise = Exercise { meta, dir_name, hidden_dir: hidden_dir.to_owned() };
+        exercise.validate().map_err(|problem| Error::broken(&path, problem))?;
+        Ok(exercise)
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        let meta = &self.meta;
+        let expected_dir = format!("{:02}_{}", meta.number, meta.name);
+        if self.dir_name != expected_dir {
+            return Err(format!(
+                "number {} and name `{}` say the folder should be `{expected_dir}`",
+                meta.number, meta.name
+            ));
+        }
+        if meta.hints.is_empty() {
+            return Err("`hints` is empty; give the learner at least one".into());
+        }
+        if meta.tests.is_empty() {
+            return Err("`tests` is empty; an exercise needs hidden tests".into());
+        }
+        let mut seen = BTreeSet::new();
+        for test in &meta.tests {
+            if !seen.insert(test.name.as_str()) {
+                return Err(format!("test `{}` is listed twice", test.name));
+            }
+            if test.points == 0 {
+                return Err(format!("test `{}` is worth 0 points; give it at least 1", test.name));
+            }
+        }
+        if !seen.contains(meta.stub.rejected_by.as_str()) {
+            return Err(format!(
+                "`stub.rejected_by` names `{}`, which is not in `tests`",
+                meta.stub.rejected_by
+            ));
+        }
+        if !self.tests_file().is_file() {
+            return Err(format!("the hidden tests `{}` are missing", self.tests_file().display()));
+        }
+        Ok(())
+    }
+
+    /// `grader/hidden/NN_name/tests.rs`, the hidden test binary's source.
+    pub fn tests_file(&self) -> PathBuf {
+        self.hidden_dir.join("tests.rs")
+    }
+
+    /// `grader/hidden/NN_name/mutants/`.
+    pub fn mutants_dir(&self) -> PathBuf {
+        self.hidden_dir.join("mutants")
+    }
+
+    /// The time limit of the named test.
+    pub fn timeout_of(&self, test_name: &str) -> Duration {
+        let seconds = self
+            .meta
+            .tests
+            .iter()
+            .find(|test| test.name == test_name)
+            .and_then(|test| test.timeout_secs)
+            .unwrap_or(self.meta.limits.test_timeout_secs);
+        Duration::from_secs_f64(seconds)
+    }
+
+    /// Points of the named test; 0 for a test the metadata does not list.
+    pub fn points_of(&self, test_name: &str) -> u32 {
+        self.meta.tests.iter().find(|test| test.name == test_name).map_or(0, |test| test.points)
+    }
+
+    pub fn max_points(&self) -> u32 {
+        self.meta.tests.iter().map(|test| test.points).sum()
+    }
+
+    /// `exercises/NN_name/`.
+    pub fn exercise_dir(&self, workspace: &Workspace) -> PathBuf {
+        workspace.exercises_dir().join(&self.dir_name)
+    }
+
+    /// `solutions/NN_name/`.
+    pub fn solution_dir(&self, workspace: &Workspace) -> PathBuf {
+        workspace.solutions_dir().join(&self.dir_name)
+    }
+}

@@ -1,0 +1,61 @@
+//! The grader's own failures: problems that stop it from grading at all (exit code 2), as
+//! opposed to a submission failing its tests, which is an ordinary result.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A problem that prevents grading, with a message that names the problem and the fix.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+}
+
+/// What sort of problem stopped the grader, for callers that react differently to each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The user named an exercise, mutant or folder that does not exist.
+    NotFound,
+    /// Metadata, a mutant or the checkout itself is malformed.
+    BrokenCheckout,
+    /// A tool the grader needs (cargo) could not be run.
+    Tool,
+    /// Reading or writing a file failed.
+    Io,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error { kind, message: message.into() }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub(crate) fn io(action: &str, path: &std::path::Path, source: std::io::Error) -> Error {
+        Error::new(ErrorKind::Io, format!("{action} {}: {source}", path.display()))
+    }
+
+    pub(crate) fn broken(path: &std::path::Path, problem: impl std::fmt::Display) -> Error {
+        Error::new(ErrorKind::BrokenCheckout, format!("{}: {problem}", path.display()))
+    }
+}
+
+/// Reads a file, naming it in the error.
+pub(crate) fn read_to_string(path: impl Into<PathBuf>) -> Result<String> {
+    let path = path.into();
+    std::fs::read_to_string(&path).map_err(|source| Error::io("cannot read", &path, source))
+}
+
+/// Writes a file, creating its folder first, naming it in the error.
+pub(crate) fn write(path: impl Into<PathBuf>, contents: impl AsRef<[u8]>) -> Result<()> {
+    let path = path.into();
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|source| Error::io("cannot create folder", parent, source))?;
+    }
+    std::fs::write(&path, contents).map_err(|source| Error::io("cannot write", &path, source))
+}

@@ -1,0 +1,113 @@
+//! Known-wrong versions of a solution, which prove that the hidden tests catch real mistakes.
+//!
+//! A mutant is written as edits to the reference solution rather than as a full copy: the file
+//! `grader/hidden/NN_name/mutants/<name>.toml` shows exactly the mistake and nothing else, and a
+//! solution change that makes an edit stop applying is caught by `verify` instead of leaving a
+//! stale copy behind.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::catalog::{Exercise, Expectation};
+use crate::{error, Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct Mutant {
+    /// The file stem, for example `join_each_thread`.
+    pub name: String,
+    pub path: PathBuf,
+    pub spec: MutantSpec,
+}
+
+/// The contents of a mutant file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MutantSpec {
+    /// The mistake, in the words a learner would use to describe their own bug.
+    pub mistake: String,
+    /// Which hidden test must reject it, with which verdict.
+    pub expect: Expectation,
+    /// The edits that turn the solution into this mutant.
+    #[serde(rename = "edit")]
+    pub edits: Vec<Edit>,
+}
+
+/// Replace the one occurrence of `find` in `file` (default `lib.rs`) by `replace`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Edit {
+    #[serde(default = "lib_rs")]
+    pub file: PathBuf,
+    pub find: String,
+    pub replace: String,
+}
+
+fn lib_rs() -> PathBuf {
+    PathBuf::from("lib.rs")
+}
+
+impl Mutant {
+    /// Every mutant of an exercise, sorted by name.
+    pub fn load_all(exercise: &Exercise) -> Result<Vec<Mutant>> {
+        let dir = exercise.mutants_dir();
+        let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(Vec::new()) };
+        let mut mutants = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|ext| ext == "toml") {
+                mutants.push(Mutant::load(&path)?);
+            }
+        }
+        mutants.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(mutants)
+    }
+
+    fn load(path: &Path) -> Result<Mutant> {
+        let spec: MutantSpec =
+            toml::from_str(&error::read_to_string(path)?).map_err(|e| Error::broken(path, e))?;
+        if spec.edits.is_empty() {
+            return Err(Error::broken(path, "a mutant needs at least one [[edit]]"));
+        }
+        let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        Ok(Mutant { name, path: path.to_owned(), spec })
+    }
+
+    /// Applies the edits; each `find` must occur exactly once so the edit is unambiguous.
+    pub fn apply(&self, sources: &mut BTreeMap<PathBuf, String>) -> Result<()> {
+        for edit in &self.spec.edits {
+            let Some(text) = sources.get_mut(&edit.file) else {
+                return Err(Error::broken(
+                    &self.path,
+                    format!("edits `{}`, which the solution does not have", edit.file.display()),
+                ));
+            };
+            match text.matches(edit.find.as_str()).count() {
+                1 => *text = text.replacen(edit.find.as_str(), &edit.replace, 1),
+                0 => {
+                    return Err(Error::broken(
+                        &self.path,
+                        format!(
+                            "the text to find no longer occurs in the solution's {}; \
+                             update the mutant to match the solution:\n{}",
+                            edit.file.display(),
+                            edit.find
+                        ),
+                    ))
+                }
+                n => {
+                    return Err(Error::broken(
+                        &self.path,
+                        format!(
+                            "the text to find occurs {n} times in {}; add context so it is unique:\n{}",
+                            edit.file.display(),
+                            edit.find
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+}

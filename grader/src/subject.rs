@@ -1,0 +1,142 @@
+//! The crate under test: whose `src/` the hidden tests are compiled against.
+//!
+//! Only `src/` is ever taken from a subject, and only Rust files in it. Manifests, build
+//! scripts, tests and `src/sync.rs` always come from the grader, so a submission cannot change
+//! how it is built or tested.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::catalog::Exercise;
+use crate::mutant::Mutant;
+use crate::workspace::Workspace;
+use crate::{error, Error, ErrorKind, Result};
+
+/// Bounds on what is read from a subject's `src/`, so a hostile submission cannot make the
+/// grader read a huge or endless tree.
+const MAX_SOURCE_FILES: usize = 64;
+const MAX_SOURCE_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Which crate is being graded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubjectKind {
+    /// The learner's `exercises/NN_name/`.
+    Exercise,
+    /// The reference `solutions/NN_name/`.
+    Solution,
+    /// A known-wrong version of the solution, by mutant name.
+    Mutant(String),
+    /// An exercise folder from somewhere else: a student's submission.
+    Submission { label: String },
+}
+
+/// A subject with its sources read into memory.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub kind: SubjectKind,
+    /// The folder the sources came from, as the learner should see it in messages,
+    /// for example `exercises/01_race_counter`.
+    pub display_dir: String,
+    /// Rust files of `src/`, by path relative to `src/`, without `sync.rs`.
+    pub sources: BTreeMap<PathBuf, String>,
+}
+
+impl Subject {
+    /// The learner's own exercise crate in this checkout.
+    pub fn exercise(workspace: &Workspace, exercise: &Exercise) -> Result<Subject> {
+        let dir = exercise.exercise_dir(workspace);
+        Subject::from_dir(SubjectKind::Exercise, &dir, format!("exercises/{}", exercise.dir_name))
+    }
+
+    /// The reference solution.
+    pub fn solution(workspace: &Workspace, exercise: &Exercise) -> Result<Subject> {
+        let dir = exercise.solution_dir(workspace);
+        Subject::from_dir(SubjectKind::Solution, &dir, format!("solutions/{}", exercise.dir_name))
+    }
+
+    /// The solution with a mutant's edits applied.
+    pub fn mutant(workspace: &Workspace, exercise: &Exercise, mutant: &Mutant) -> Result<Subject> {
+        let mut subject = Subject::solution(workspace, exercise)?;
+        mutant.apply(&mut subject.sources)?;
+        subject.kind = SubjectKind::Mutant(mutant.name.clone());
+        subject.display_dir = format!("mutant {}", mutant.name);
+        Ok(subject)
+    }
+
+    /// Any folder holding an exercise crate (at least `src/lib.rs`).
+    pub fn submission(dir: &Path, label: &str) -> Result<Subject> {
+        let kind = SubjectKind::Submission { label: label.to_owned() };
+        Subject::from_dir(kind, dir, dir.display().to_string())
+    }
+
+    fn from_dir(kind: SubjectKind, crate_dir: &Path, display_dir: String) -> Result<Subject> {
+        let src = crate_dir.join("src");
+        if !src.join("lib.rs").is_file() {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "{} has no src/lib.rs; an exercise crate keeps its code in src/lib.rs \
+                     (restore it with `cargo xtask reset`)",
+                    crate_dir.display()
+                ),
+            ));
+        }
+        let mut sources = BTreeMap::new();
+        let mut total_bytes = 0;
+        collect_rust_files(&src, &src, &mut sources, &mut total_bytes)?;
+        sources.remove(Path::new("sync.rs"));
+        Ok(Subject { kind, display_dir, sources })
+    }
+
+    /// A short folder-safe name for this subject's scratch crate.
+    pub fn key(&self) -> String {
+        let raw = match &self.kind {
+            SubjectKind::Exercise => "exercise".to_owned(),
+            SubjectKind::Solution => "solution".to_owned(),
+            SubjectKind::Mutant(name) => format!("mutant-{name}"),
+            SubjectKind::Submission { label } => format!("submission-{label}"),
+        };
+        raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
+    }
+
+    /// A stable fingerprint of the sources, for "has this changed since the last check".
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.sources.hash(&mut hasher);
+        hasher.finish()
+    }
+}
+
+fn collect_rust_files(
+    root: &Path,
+    dir: &Path,
+    sources: &mut BTreeMap<PathBuf, String>,
+    total_bytes: &mut u64,
+) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::io("cannot list", dir, source))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        // Symlinks could point anywhere, for example at the hidden tests; they are skipped.
+        let Ok(file_type) = entry.file_type() else { continue };
+        if file_type.is_dir() {
+            collect_rust_files(root, &path, sources, total_bytes)?;
+        } else if file_type.is_file() && path.extension().is_some_and(|ext| ext == "rs") {
+            *total_bytes += entry.metadata().map(|m| m.len()).unwrap_or(0);
+            if sources.len() >= MAX_SOURCE_FILES || *total_bytes > MAX_SOURCE_BYTES {
+                return Err(Error::new(
+                    ErrorKind::BrokenCheckout,
+                    format!(
+                        "{} holds more than {MAX_SOURCE_FILES} Rust files or {} KiB; \
+                         an exercise needs one file",
+                        root.display(),
+                        MAX_SOURCE_BYTES / 1024
+                    ),
+                ));
+            }
+            let relative = path.strip_prefix(root).unwrap_or(&path).to_owned();
+            sources.insert(relative, error::read_to_string(&path)?);
+        }
+    }
+    Ok(())
+}

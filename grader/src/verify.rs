@@ -1,0 +1,181 @@
+//! Proves that the hidden tests catch what they claim to catch.
+//!
+//! For every exercise: the solution passes every test; the untouched stub is rejected by the
+//! test and verdict its metadata names; every mutant is rejected by the test and verdict it
+//! declares; and the exercise is consistent (its crates, `sync.rs`, hints, book chapter, and
+//! the test names of metadata and binary agree). A mutant that slips through, or is caught for
+//! a different reason than it claims, is a failure of `verify`.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::catalog::{Catalog, Exercise, Expectation};
+use crate::check::{self, Options, Outcome};
+use crate::mutant::Mutant;
+use crate::scratch::{self, Profile};
+use crate::subject::Subject;
+use crate::workspace::Workspace;
+use crate::{error, Result};
+
+/// The line every crate's `src/sync.rs` consists of, so that it compiles on its own in the IDE
+/// while the grader's shim stays the single copy.
+pub const SYNC_INCLUDE: &str = "include!(\"../../../grader/shim/sync.rs\");";
+
+/// One claim `verify` checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct Claim {
+    pub exercise: String,
+    /// What was checked: `solution`, `stub`, `mutant <name>`, `metadata`.
+    pub subject: String,
+    /// The claim in words.
+    pub claim: String,
+    /// `None` when the claim holds; otherwise what went wrong.
+    pub problem: Option<String>,
+}
+
+impl Claim {
+    pub fn holds(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+/// Verifies every exercise of the catalog, calling `progress` after each claim.
+pub fn verify_all(workspace: &Workspace, catalog: &Catalog, progress: &mut dyn FnMut(&Claim)) -> Result<Vec<Claim>> {
+    let mut claims = Vec::new();
+    for exercise in &catalog.exercises {
+        for claim in verify_exercise(workspace, exercise)? {
+            progress(&claim);
+            claims.push(claim);
+        }
+    }
+    Ok(claims)
+}
+
+/// Verifies one exercise.
+pub fn verify_exercise(workspace: &Workspace, exercise: &Exercise) -> Result<Vec<Claim>> {
+    let mut claims = consistency(workspace, exercise);
+    claims.push(solution_passes(workspace, exercise)?);
+    claims.push(expect_rejection(
+        workspace,
+        exercise,
+        &Subject::exercise(workspace, exercise)?,
+        "stub",
+        &exercise.meta.stub,
+    )?);
+    for mutant in Mutant::load_all(exercise)? {
+        claims.push(mutant_rejected(workspace, exercise, &mutant)?);
+    }
+    Ok(claims)
+}
+
+/// Checks that one mutant is rejected by the test and verdict it declares.
+pub fn mutant_rejected(workspace: &Workspace, exercise: &Exercise, mutant: &Mutant) -> Result<Claim> {
+    let subject = match Subject::mutant(workspace, exercise, mutant) {
+        Ok(subject) => subject,
+        Err(problem) => {
+            return Ok(claim(exercise, &format!("mutant {}", mutant.name), "its edits apply", Some(problem.to_string())))
+        }
+    };
+    expect_rejection(workspace, exercise, &subject, &format!("mutant {}", mutant.name), &mutant.spec.expect)
+}
+
+fn claim(exercise: &Exercise, subject: &str, words: &str, problem: Option<String>) -> Claim {
+    Claim { exercise: exercise.dir_name.clone(), subject: subject.to_owned(), claim: words.to_owned(), problem }
+}
+
+fn solution_passes(workspace: &Workspace, exercise: &Exercise) -> Result<Claim> {
+    let subject = Subject::solution(workspace, exercise)?;
+    let report = check::check(workspace, exercise, &subject, &Options::default())?;
+    let problem = match &report.outcome {
+        Outcome::Rejected { findings } => Some(format!("the lint rejects it: {:?}", findings)),
+        Outcome::BuildFailed { errors } => Some(format!("it does not compile:\n{}", errors.join("\n"))),
+        Outcome::Graded { tests } => {
+            let failing: Vec<String> = tests
+                .iter()
+                // A timing test may be inconclusive on a busy machine; it must never fail.
+                .filter(|t| !t.verdict.is_pass() && !t.verdict.matches("inconclusive"))
+                .map(|t| format!("{}: {:?}\n{}", t.name, t.verdict, t.output))
+                .collect();
+            (!failing.is_empty()).then(|| failing.join("\n"))
+        }
+    };
+    Ok(claim(exercise, "solution", "passes every hidden test", problem))
+}
+
+fn expect_rejection(
+    workspace: &Workspace,
+    exercise: &Exercise,
+    subject: &Subject,
+    who: &str,
+    expect: &Expectation,
+) -> Result<Claim> {
+    let words = format!("is rejected by `{}` with `{}`", expect.rejected_by, expect.verdict);
+    let options = Options { color: false, only: vec![expect.rejected_by.clone()] };
+    let report = check::check(workspace, exercise, subject, &options)?;
+    let problem = match &report.outcome {
+        Outcome::Rejected { findings } => Some(format!("the lint rejected it before any test ran: {findings:?}")),
+        Outcome::BuildFailed { errors } if expect.verdict != "build" => {
+            Some(format!("it does not compile:\n{}", errors.join("\n")))
+        }
+        Outcome::BuildFailed { .. } => None,
+        Outcome::Graded { tests } => match tests.first() {
+            None => Some(format!("test `{}` did not run", expect.rejected_by)),
+            Some(test) if test.verdict.matches(&expect.verdict) => None,
+            Some(test) => Some(format!(
+                "got `{}` instead: {:?}\n{}",
+                test.verdict.label(),
+                test.verdict,
+                test.output
+            )),
+        },
+    };
+    Ok(claim(exercise, who, &words, problem))
+}
+
+/// Metadata, files and book agree with each other.
+fn consistency(workspace: &Workspace, exercise: &Exercise) -> Vec<Claim> {
+    let mut claims = Vec::new();
+    let mut check = |words: &str, problem: Option<String>| claims.push(claim(exercise, "metadata", words, problem));
+
+    for (role, dir) in [("exercise", exercise.exercise_dir(workspace)), ("solution", exercise.solution_dir(workspace))] {
+        check(&format!("the {role} crate's src/sync.rs is the grader's shim"), sync_problem(&dir));
+    }
+    let chapter = workspace.root().join("book").join("src").join(&exercise.meta.chapter);
+    check(
+        "the book has its chapter",
+        (!chapter.is_file()).then(|| format!("{} is missing", chapter.display())),
+    );
+    let summary = error::read_to_string(workspace.root().join("book/src/SUMMARY.md")).unwrap_or_default();
+    check(
+        "the chapter is in book/src/SUMMARY.md",
+        (!summary.contains(&exercise.meta.chapter)).then(|| format!("SUMMARY.md does not link {}", exercise.meta.chapter)),
+    );
+    let listed = Subject::solution(workspace, exercise)
+        .and_then(|subject| scratch::build(workspace, exercise, &subject, Profile::Debug, false))
+        .and_then(|built| match built {
+            Ok(binary) => check::list_tests(&binary),
+            Err(failure) => Ok(vec![format!("<the solution does not build: {}>", failure.errors.join(" "))]),
+        });
+    let declared: Vec<String> = exercise.meta.tests.iter().map(|t| t.name.clone()).collect();
+    let problem = match listed {
+        Ok(mut listed) => {
+            listed.sort();
+            let mut declared = declared.clone();
+            declared.sort();
+            (listed != declared).then(|| format!("exercise.toml lists {declared:?} but tests.rs defines {listed:?}"))
+        }
+        Err(error) => Some(error.to_string()),
+    };
+    check("exercise.toml and tests.rs name the same tests", problem);
+    claims
+}
+
+fn sync_problem(crate_dir: &Path) -> Option<String> {
+    let path = crate_dir.join("src").join("sync.rs");
+    match std::fs::read_to_string(&path) {
+        Ok(text) if text.lines().any(|line| line.trim() == SYNC_INCLUDE) => None,
+        Ok(_) => Some(format!("{} must consist of `{SYNC_INCLUDE}`", path.display())),
+        Err(_) => Some(format!("{} is missing", path.display())),
+    }
+}

@@ -1,0 +1,56 @@
+//! `cargo xtask check N`: grade one exercise and teach from the result.
+
+use anyhow::Result;
+use grader::check::Options;
+use grader::progress::Progress;
+use grader::subject::Subject;
+
+use crate::render;
+
+#[derive(clap::Args)]
+pub struct Flags {
+    /// The exercise: `1`, `01`, `race_counter` or `01_race_counter`
+    exercise: String,
+    /// Grade the reference solution instead of your exercise
+    #[arg(long)]
+    solution: bool,
+    /// Run only this hidden test (repeatable)
+    #[arg(long = "test", value_name = "NAME")]
+    only: Vec<String>,
+}
+
+impl Flags {
+    pub fn run(&self) -> Result<crate::Verdict> {
+        let workspace = crate::workspace()?;
+        let catalog = crate::catalog(&workspace)?;
+        let exercise = catalog.find(&self.exercise)?;
+        let subject = if self.solution {
+            Subject::solution(&workspace, exercise)?
+        } else {
+            Subject::exercise(&workspace, exercise)?
+        };
+        let options = Options { color: render::colour_on(), only: self.only.clone() };
+        anstream::println!("{}", render::heading(exercise, &subject));
+        let report = grader::check::check(&workspace, exercise, &subject, &options)?;
+        anstream::print!("{}", render::report(&report));
+        if !self.solution && self.only.is_empty() {
+            let mut progress = Progress::load(&workspace);
+            progress.record(&report, subject.fingerprint());
+            progress.save(&workspace)?;
+        }
+        if report.passed() {
+            anstream::println!("{}", render::next_step(&catalog, exercise));
+            Ok(crate::Verdict::Passed)
+        } else {
+            anstream::println!("{}", render::help_footer(exercise));
+            Ok(crate::Verdict::Failed)
+        }
+    }
+}
+
+impl Flags {
+    /// The flags of a plain `check N`, for `watch`.
+    pub fn for_exercise(exercise: &str) -> Flags {
+        Flags { exercise: exercise.to_owned(), solution: false, only: Vec::new() }
+    }
+}

@@ -1,0 +1,94 @@
+//! `cargo xtask`: the threadlings command line.
+//!
+//! A thin layer: it parses arguments once, turns them into calls to the `grader` library, and
+//! turns the grader's data into terminal output. Each command is a module with a `Flags` type
+//! and a `run` method. Exit codes mean the same everywhere: 0 passed, 1 failed, 2 the grader
+//! itself could not run (bad arguments, a broken checkout, a missing tool).
+
+mod check;
+mod hint;
+mod list;
+mod render;
+mod reset;
+mod verify;
+mod watch;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version, about = "threadlings: learn concurrency and parallelism in Rust, one graded exercise at a time")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Grade one exercise against its hidden tests, e.g. `cargo xtask check 01`
+    Check(check::Flags),
+    /// Show every exercise with its state and your progress
+    List(list::Flags),
+    /// Show the next hint for an exercise
+    Hint(hint::Flags),
+    /// Re-check an exercise every time you save it
+    Watch(watch::Flags),
+    /// Put an exercise back to its original stub (your code is backed up first)
+    Reset(reset::Flags),
+    /// Maintainers: prove solutions pass, stubs fail and every mutant is caught
+    Verify(verify::Flags),
+}
+
+/// How a command ended, mapped to the process exit code.
+pub enum Verdict {
+    Passed,
+    Failed,
+}
+
+fn main() -> ExitCode {
+    grader::runner::become_subreaper();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = match &cli.command {
+        Command::Check(flags) => flags.run(),
+        Command::List(flags) => flags.run(),
+        Command::Hint(flags) => flags.run(),
+        Command::Watch(flags) => flags.run(),
+        Command::Reset(flags) => flags.run(),
+        Command::Verify(flags) => flags.run(),
+    };
+    // Whatever a test left behind and escaped its process group ends with the grader.
+    grader::runner::reap_strays();
+    match result {
+        Ok(Verdict::Passed) => ExitCode::SUCCESS,
+        Ok(Verdict::Failed) => ExitCode::from(1),
+        Err(error) => {
+            anstream::eprintln!("{}error:{} {error:#}", render::ERROR.render(), render::ERROR.render_reset());
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The threadlings checkout this command works on.
+///
+/// `.cargo/config.toml` sets `CARGO_WORKSPACE_DIR` for `cargo xtask`; when the binary runs on
+/// its own (as in the CLI tests), the folder it was built from stands in.
+pub fn workspace() -> anyhow::Result<grader::workspace::Workspace> {
+    let root = std::env::var_os("CARGO_WORKSPACE_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."));
+    Ok(grader::workspace::Workspace::open(root)?)
+}
+
+/// Loads the catalog of `workspace`.
+pub fn catalog(workspace: &grader::workspace::Workspace) -> anyhow::Result<grader::catalog::Catalog> {
+    Ok(grader::catalog::Catalog::load(workspace)?)
+}
