@@ -82,7 +82,10 @@ impl Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { test_timeout_secs: Limits::default_timeout(), memory_mib: Limits::default_memory() }
+        Limits {
+            test_timeout_secs: Limits::default_timeout(),
+            memory_mib: Limits::default_memory(),
+        }
     }
 }
 
@@ -105,7 +108,8 @@ pub struct Expectation {
     /// The hidden test that must catch it.
     pub rejected_by: String,
     /// The verdict label that test must give, or a prefix of it: `fail`, `panic`,
-    /// `timeout`, `timeout:deadlock`, `timeout:spinning`, `crash`, `leak`, `build`.
+    /// `timeout`, `timeout:deadlock`, `timeout:spinning`, `crash`, `leak`; or the stage that
+    /// stops it before any test runs: `build` (does not compile), `rejected` (by the lint).
     pub verdict: String,
 }
 
@@ -166,9 +170,19 @@ impl Exercise {
         let path = hidden_dir.join("exercise.toml");
         let meta: ExerciseMeta =
             toml::from_str(&error::read_to_string(&path)?).map_err(|e| Error::broken(&path, e))?;
-        let dir_name = hidden_dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        let exercise = Exercise { meta, dir_name, hidden_dir: hidden_dir.to_owned() };
-        exercise.validate().map_err(|problem| Error::broken(&path, problem))?;
+        let dir_name = hidden_dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let exercise = Exercise {
+            meta,
+            dir_name,
+            hidden_dir: hidden_dir.to_owned(),
+        };
+        exercise
+            .validate()
+            .map_err(|problem| Error::broken(&path, problem))?;
         Ok(exercise)
     }
 
@@ -193,7 +207,10 @@ impl Exercise {
                 return Err(format!("test `{}` is listed twice", test.name));
             }
             if test.points == 0 {
-                return Err(format!("test `{}` is worth 0 points; give it at least 1", test.name));
+                return Err(format!(
+                    "test `{}` is worth 0 points; give it at least 1",
+                    test.name
+                ));
             }
         }
         if !seen.contains(meta.stub.rejected_by.as_str()) {
@@ -203,7 +220,10 @@ impl Exercise {
             ));
         }
         if !self.tests_file().is_file() {
-            return Err(format!("the hidden tests `{}` are missing", self.tests_file().display()));
+            return Err(format!(
+                "the hidden tests `{}` are missing",
+                self.tests_file().display()
+            ));
         }
         Ok(())
     }
@@ -232,7 +252,11 @@ impl Exercise {
 
     /// Points of the named test; 0 for a test the metadata does not list.
     pub fn points_of(&self, test_name: &str) -> u32 {
-        self.meta.tests.iter().find(|test| test.name == test_name).map_or(0, |test| test.points)
+        self.meta
+            .tests
+            .iter()
+            .find(|test| test.name == test_name)
+            .map_or(0, |test| test.points)
     }
 
     pub fn max_points(&self) -> u32 {

@@ -69,6 +69,8 @@ pub struct TestResult {
     pub elapsed_ms: u64,
     /// What the test printed (capped), shown when it did not pass.
     pub output: String,
+    /// Lines the test reported for the learner whatever its verdict (`harness::note`).
+    pub notes: Vec<String>,
 }
 
 impl ExerciseReport {
@@ -120,11 +122,18 @@ fn grade(
 ) -> Result<Outcome> {
     let findings = lint::lint(subject, exercise.meta.uses_sync_shim);
     if !findings.is_empty() {
-        return Ok(Outcome::Rejected { findings: findings.into_iter().map(FindingView::from).collect() });
+        return Ok(Outcome::Rejected {
+            findings: findings.into_iter().map(FindingView::from).collect(),
+        });
     }
-    let binary = match scratch::build(workspace, exercise, subject, Profile::Debug, options.color)? {
+    let binary = match scratch::build(workspace, exercise, subject, Profile::Debug, options.color)?
+    {
         Ok(binary) => binary,
-        Err(failure) => return Ok(Outcome::BuildFailed { errors: failure.errors }),
+        Err(failure) => {
+            return Ok(Outcome::BuildFailed {
+                errors: failure.errors,
+            })
+        }
     };
     let listed = list_tests(&binary)?;
     let mut tests = Vec::new();
@@ -135,7 +144,10 @@ fn grade(
         if !listed.contains(&test.name) {
             return Err(Error::broken(
                 &exercise.tests_file(),
-                format!("exercise.toml lists test `{}`, which the hidden test file does not define", test.name),
+                format!(
+                    "exercise.toml lists test `{}`, which the hidden test file does not define",
+                    test.name
+                ),
             ));
         }
         tests.push(run_test(workspace, exercise, subject, &binary, &test.name)?);
@@ -183,23 +195,38 @@ pub fn run_test(
         verdict,
         elapsed_ms: run.elapsed.as_millis() as u64,
         output,
+        notes: run.report.map(|report| report.notes).unwrap_or_default(),
     })
 }
 
 /// The test names the binary defines, from `--list`.
 pub fn list_tests(binary: &TestBinary) -> Result<Vec<String>> {
     let output = runner::output_own(
-        std::process::Command::new(&binary.executable).arg("--list").stdin(std::process::Stdio::null()),
+        std::process::Command::new(&binary.executable)
+            .arg("--list")
+            .stdin(std::process::Stdio::null()),
     )
     .map_err(|source| {
-        Error::new(ErrorKind::Tool, format!("cannot list the hidden tests of {}: {source}", binary.executable.display()))
+        Error::new(
+            ErrorKind::Tool,
+            format!(
+                "cannot list the hidden tests of {}: {source}",
+                binary.executable.display()
+            ),
+        )
     })?;
-    Ok(String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect())
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect())
 }
 
 impl From<Finding> for FindingView {
     fn from(finding: Finding) -> FindingView {
-        FindingView { file: finding.file, line: finding.line, problem: finding.problem }
+        FindingView {
+            file: finding.file,
+            line: finding.line,
+            problem: finding.problem,
+        }
     }
 }
-

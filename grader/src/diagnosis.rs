@@ -67,7 +67,9 @@ pub fn diagnose(pgid: i32) -> Diagnosis {
     let second = sample(pgid);
     let mut threads = Vec::new();
     for ((pid, tid), now) in &second {
-        let before = first.get(&(*pid, *tid)).map_or(now.cpu_ticks, |b| b.cpu_ticks);
+        let before = first
+            .get(&(*pid, *tid))
+            .map_or(now.cpu_ticks, |b| b.cpu_ticks);
         threads.push(ThreadState {
             pid: *pid,
             tid: *tid,
@@ -78,9 +80,15 @@ pub fn diagnose(pgid: i32) -> Diagnosis {
     }
     let kind = if threads.is_empty() {
         DiagnosisKind::Unknown
-    } else if threads.iter().any(|t| t.cpu_ticks >= BUSY_TICKS || t.waiting_on.is_none()) {
+    } else if threads
+        .iter()
+        .any(|t| t.cpu_ticks >= BUSY_TICKS || t.waiting_on.is_none())
+    {
         DiagnosisKind::Spinning
-    } else if threads.iter().all(|t| t.waiting_on.as_deref() == Some(SLEEP)) {
+    } else if threads
+        .iter()
+        .all(|t| t.waiting_on.as_deref() == Some(SLEEP))
+    {
         DiagnosisKind::Sleeping
     } else {
         DiagnosisKind::Deadlock
@@ -101,13 +109,26 @@ struct Sample {
 fn sample(pgid: i32) -> BTreeMap<(i32, i32), Sample> {
     let mut samples = BTreeMap::new();
     for pid in crate::runner::processes_in_group(pgid) {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
         for task in tasks.flatten() {
-            let Ok(tid) = task.file_name().to_string_lossy().parse::<i32>() else { continue };
+            let Ok(tid) = task.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
             let dir = task.path();
-            let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else { continue };
-            let Some((name, fields)) = split_stat(&stat) else { continue };
-            let field = |n: usize| fields.get(n).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+            let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
+                continue;
+            };
+            let Some((name, fields)) = split_stat(&stat) else {
+                continue;
+            };
+            let field = |n: usize| {
+                fields
+                    .get(n)
+                    .and_then(|f| f.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
             // Fields after the name, counted from 0: 0 state, 11 utime, 12 stime.
             let state = fields.first().and_then(|s| s.chars().next()).unwrap_or('?');
             let wchan = std::fs::read_to_string(dir.join("wchan")).unwrap_or_default();
@@ -116,7 +137,13 @@ fn sample(pgid: i32) -> BTreeMap<(i32, i32), Sample> {
                 .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()));
             samples.insert(
                 (pid, tid),
-                Sample { name, state, cpu_ticks: field(11) + field(12), wchan, syscall },
+                Sample {
+                    name,
+                    state,
+                    cpu_ticks: field(11) + field(12),
+                    wchan,
+                    syscall,
+                },
             );
         }
     }
@@ -158,7 +185,10 @@ fn describe_wait(wchan: &str, syscall: Option<i64>) -> String {
         (61, "a child process to exit (waitpid)"),
         (7, "poll or select"),
     ];
-    if let Some((_, words)) = by_syscall.iter().find(|(number, _)| Some(*number) == syscall) {
+    if let Some((_, words)) = by_syscall
+        .iter()
+        .find(|(number, _)| Some(*number) == syscall)
+    {
         return (*words).to_owned();
     }
     if wchan.is_empty() || wchan == "0" {

@@ -28,7 +28,10 @@ pub enum ErrorKind {
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error { kind, message: message.into() }
+        Error {
+            kind,
+            message: message.into(),
+        }
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -36,11 +39,17 @@ impl Error {
     }
 
     pub(crate) fn io(action: &str, path: &std::path::Path, source: std::io::Error) -> Error {
-        Error::new(ErrorKind::Io, format!("{action} {}: {source}", path.display()))
+        Error::new(
+            ErrorKind::Io,
+            format!("{action} {}: {source}", path.display()),
+        )
     }
 
     pub(crate) fn broken(path: &std::path::Path, problem: impl std::fmt::Display) -> Error {
-        Error::new(ErrorKind::BrokenCheckout, format!("{}: {problem}", path.display()))
+        Error::new(
+            ErrorKind::BrokenCheckout,
+            format!("{}: {problem}", path.display()),
+        )
     }
 }
 

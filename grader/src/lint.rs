@@ -36,15 +36,25 @@ const ASSEMBLY_MACROS: &[&str] = &["asm", "global_asm", "naked_asm"];
 pub fn lint(subject: &Subject, uses_sync_shim: bool) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (path, text) in &subject.sources {
-        let Ok(file) = syn::parse_file(text) else { continue };
-        let mut visitor = Visitor { uses_sync_shim, line_problems: Vec::new() };
+        let Ok(file) = syn::parse_file(text) else {
+            continue;
+        };
+        let mut visitor = Visitor {
+            uses_sync_shim,
+            line_problems: Vec::new(),
+        };
         visitor.visit_file(&file);
         let display = display_path(&subject.display_dir, path);
-        findings.extend(visitor.line_problems.into_iter().map(|(line, problem)| Finding {
-            file: display.clone(),
-            line,
-            problem,
-        }));
+        findings.extend(
+            visitor
+                .line_problems
+                .into_iter()
+                .map(|(line, problem)| Finding {
+                    file: display.clone(),
+                    line,
+                    problem,
+                }),
+        );
     }
     findings.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     findings.dedup();
@@ -65,12 +75,21 @@ impl Visitor {
         if !self.uses_sync_shim {
             return;
         }
-        let Some(first) = segments.first() else { return };
+        let Some(first) = segments.first() else {
+            return;
+        };
         let reaches_std_threads = STD_CRATES.contains(&first.as_str())
-            && segments.get(1).is_some_and(|second| second == "sync" || second == "thread");
+            && segments
+                .get(1)
+                .is_some_and(|second| second == "sync" || second == "thread");
         if reaches_std_threads {
             let joined = segments.join("::");
-            let shim = format!("crate::sync{}", joined.trim_start_matches(first.as_str()).replacen("::sync", "", 1));
+            let shim = format!(
+                "crate::sync{}",
+                joined
+                    .trim_start_matches(first.as_str())
+                    .replacen("::sync", "", 1)
+            );
             self.line_problems.push((
                 line,
                 format!(
@@ -146,10 +165,16 @@ impl<'ast> Visit<'ast> for Visitor {
     }
 
     fn visit_path(&mut self, path: &'ast syn::Path) {
-        let segments: Vec<String> =
-            path.segments.iter().map(|segment| segment.ident.to_string()).collect();
+        let segments: Vec<String> = path
+            .segments
+            .iter()
+            .map(|segment| segment.ident.to_string())
+            .collect();
         if segments.len() > 1 {
-            let line = path.segments.first().map_or(0, |s| s.ident.span().start().line);
+            let line = path
+                .segments
+                .first()
+                .map_or(0, |s| s.ident.span().start().line);
             self.check_path(&segments, line);
         }
         syn::visit::visit_path(self, path);
@@ -159,7 +184,10 @@ impl<'ast> Visit<'ast> for Visitor {
         // `#[unsafe(no_mangle)]` wraps the interesting name, so the whole attribute is searched.
         let text = quote_tokens(attribute);
         for name in PRE_MAIN_ATTRIBUTES {
-            if text.split(|c: char| !c.is_alphanumeric() && c != '_').any(|word| word == *name) {
+            if text
+                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                .any(|word| word == *name)
+            {
                 self.line_problems.push((
                     attribute.pound_token.span.start().line,
                     format!(
@@ -177,7 +205,10 @@ impl<'ast> Visit<'ast> for Visitor {
             if ASSEMBLY_MACROS.contains(&last.ident.to_string().as_str()) {
                 self.line_problems.push((
                     last.ident.span().start().line,
-                    format!("`{}!` is inline assembly, which the grader does not accept", last.ident),
+                    format!(
+                        "`{}!` is inline assembly, which the grader does not accept",
+                        last.ident
+                    ),
                 ));
             }
         }

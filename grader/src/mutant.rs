@@ -52,7 +52,9 @@ impl Mutant {
     /// Every mutant of an exercise, sorted by name.
     pub fn load_all(exercise: &Exercise) -> Result<Vec<Mutant>> {
         let dir = exercise.mutants_dir();
-        let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(Vec::new()) };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(Vec::new());
+        };
         let mut mutants = Vec::new();
         for entry in entries.flatten() {
             let path = entry.path();
@@ -64,14 +66,23 @@ impl Mutant {
         Ok(mutants)
     }
 
-    fn load(path: &Path) -> Result<Mutant> {
+    /// Loads one mutant file (also used for the attempt and hostile suites in `grader/tests/`).
+    pub fn load(path: &Path) -> Result<Mutant> {
         let spec: MutantSpec =
             toml::from_str(&error::read_to_string(path)?).map_err(|e| Error::broken(path, e))?;
         if spec.edits.is_empty() {
             return Err(Error::broken(path, "a mutant needs at least one [[edit]]"));
         }
-        let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
-        Ok(Mutant { name, path: path.to_owned(), spec })
+        let name = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        Ok(Mutant {
+            name,
+            path: path.to_owned(),
+            spec,
+        })
     }
 
     /// Applies the edits; each `find` must occur exactly once so the edit is unambiguous.
@@ -80,7 +91,10 @@ impl Mutant {
             let Some(text) = sources.get_mut(&edit.file) else {
                 return Err(Error::broken(
                     &self.path,
-                    format!("edits `{}`, which the solution does not have", edit.file.display()),
+                    format!(
+                        "edits `{}`, which the solution does not have",
+                        edit.file.display()
+                    ),
                 ));
             };
             match text.matches(edit.find.as_str()).count() {
@@ -96,16 +110,14 @@ impl Mutant {
                         ),
                     ))
                 }
-                n => {
-                    return Err(Error::broken(
-                        &self.path,
-                        format!(
-                            "the text to find occurs {n} times in {}; add context so it is unique:\n{}",
-                            edit.file.display(),
-                            edit.find
-                        ),
-                    ))
-                }
+                n => return Err(Error::broken(
+                    &self.path,
+                    format!(
+                        "the text to find occurs {n} times in {}; add context so it is unique:\n{}",
+                        edit.file.display(),
+                        edit.find
+                    ),
+                )),
             }
         }
         Ok(())

@@ -56,7 +56,10 @@ impl Progress {
 
     /// Records a check of the learner's own exercise.
     pub fn record(&mut self, report: &ExerciseReport, fingerprint: u64) {
-        let hints_seen = self.exercises.get(&report.dir_name).map_or(0, |r| r.hints_seen);
+        let hints_seen = self
+            .exercises
+            .get(&report.dir_name)
+            .map_or(0, |r| r.hints_seen);
         self.exercises.insert(
             report.dir_name.clone(),
             Record {

@@ -83,7 +83,11 @@ pub struct Captured {
 
 impl Captured {
     fn with_cap(cap: usize) -> Captured {
-        Captured { bytes: Vec::new(), dropped: 0, cap }
+        Captured {
+            bytes: Vec::new(),
+            dropped: 0,
+            cap,
+        }
     }
 
     fn push(&mut self, chunk: &[u8]) {
@@ -97,7 +101,10 @@ impl Captured {
     pub fn text(&self) -> String {
         let mut text = String::from_utf8_lossy(&self.bytes).into_owned();
         if self.dropped > 0 {
-            text.push_str(&format!("\n[... {} more bytes not kept ...]\n", self.dropped));
+            text.push_str(&format!(
+                "\n[... {} more bytes not kept ...]\n",
+                self.dropped
+            ));
         }
         text
     }
@@ -120,7 +127,11 @@ pub fn spawn_own(command: &mut Command) -> std::io::Result<Child> {
 }
 
 fn forget_own(pid: u32) {
-    if let Some(own) = OWN_CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+    if let Some(own) = OWN_CHILDREN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_mut()
+    {
         own.remove(&pid);
     }
 }
@@ -187,7 +198,10 @@ pub fn run(request: &RunRequest) -> Result<RawRun> {
     let mut child = spawn_own(&mut command).map_err(|source| {
         Error::new(
             ErrorKind::Tool,
-            format!("cannot start the test binary {}: {source}", request.executable.display()),
+            format!(
+                "cannot start the test binary {}: {source}",
+                request.executable.display()
+            ),
         )
     })?;
     drop(report_write);
@@ -231,10 +245,16 @@ fn prepare_child(report_fd: i32, memory_bytes: u64) -> std::io::Result<()> {
         // If the grader dies, its tests die with it instead of running on unsupervised.
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         // A crashing test must not write a core file outside target/.
-        let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let no_core = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         libc::setrlimit(libc::RLIMIT_CORE, &no_core);
         if memory_bytes > 0 {
-            let cap = libc::rlimit { rlim_cur: memory_bytes, rlim_max: memory_bytes };
+            let cap = libc::rlimit {
+                rlim_cur: memory_bytes,
+                rlim_max: memory_bytes,
+            };
             libc::setrlimit(libc::RLIMIT_AS, &cap);
         }
     }
@@ -280,7 +300,10 @@ fn watch(child: &mut Child, pgid: i32, report_read: OwnedFd, deadline: Instant) 
         if ending.is_some() && (all_closed || drain_until.is_some_and(|until| now >= until)) {
             break;
         }
-        let wait = drain_until.unwrap_or(deadline).saturating_duration_since(now).min(Duration::from_millis(50));
+        let wait = drain_until
+            .unwrap_or(deadline)
+            .saturating_duration_since(now)
+            .min(Duration::from_millis(50));
         read_ready(&mut streams, wait)?;
     }
     let [(_, stdout), (_, stderr), (_, report)] = streams;
@@ -298,14 +321,20 @@ fn read_ready(streams: &mut [(Option<OwnedFd>, Captured); 3], wait: Duration) ->
     let ready: Vec<bool> = {
         let mut poll_fds: Vec<PollFd> = streams
             .iter()
-            .filter_map(|(fd, _)| fd.as_ref().map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN)))
+            .filter_map(|(fd, _)| {
+                fd.as_ref()
+                    .map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN))
+            })
             .collect();
         let timeout = PollTimeout::try_from(wait.as_millis() as i32).unwrap_or(PollTimeout::ZERO);
         match poll(&mut poll_fds, timeout) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(e) => return Err(Error::new(ErrorKind::Io, format!("poll failed: {e}"))),
         }
-        poll_fds.iter().map(|p| p.revents().is_some_and(|r| !r.is_empty())).collect()
+        poll_fds
+            .iter()
+            .map(|p| p.revents().is_some_and(|r| !r.is_empty()))
+            .collect()
     };
     let mut ready = ready.into_iter();
     let mut buffer = [0u8; 64 * 1024];
@@ -314,7 +343,10 @@ fn read_ready(streams: &mut [(Option<OwnedFd>, Captured); 3], wait: Duration) ->
         if !ready.next().unwrap_or(false) {
             continue;
         }
-        let mut file = std::fs::File::from(open.try_clone().map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?);
+        let mut file = std::fs::File::from(
+            open.try_clone()
+                .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?,
+        );
         match file.read(&mut buffer) {
             Ok(0) => *fd = None,
             Ok(n) => captured.push(&buffer[..n]),
@@ -335,7 +367,10 @@ fn ending_of(status: ExitStatus) -> Ending {
 }
 
 fn wait_error(source: std::io::Error) -> Error {
-    Error::new(ErrorKind::Io, format!("cannot wait for the test process: {source}"))
+    Error::new(
+        ErrorKind::Io,
+        format!("cannot wait for the test process: {source}"),
+    )
 }
 
 fn fresh_nonce() -> Result<String> {
@@ -350,7 +385,10 @@ fn fresh_nonce() -> Result<String> {
 fn find_report(bytes: &[u8], nonce: &str) -> (Option<harness::Report>, usize) {
     let mut found = None;
     let mut forged = 0;
-    for line in String::from_utf8_lossy(bytes).lines().filter(|l| !l.trim().is_empty()) {
+    for line in String::from_utf8_lossy(bytes)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
         match serde_json::from_str::<harness::Report>(line) {
             Ok(report) if report.nonce == nonce && found.is_none() => found = Some(report),
             _ => forged += 1,
@@ -361,14 +399,27 @@ fn find_report(bytes: &[u8], nonce: &str) -> (Option<harness::Report>, usize) {
 
 /// `(pid, parent pid, process group, name)` of every process on the machine.
 fn all_processes() -> Vec<(i32, i32, i32, String)> {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     let mut processes = Vec::new();
     for entry in entries.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-        let Some((name, fields)) = diagnosis::split_stat(&stat) else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((name, fields)) = diagnosis::split_stat(&stat) else {
+            continue;
+        };
         // After the name: 0 state, 1 parent pid, 2 process group.
-        let number = |n: usize| fields.get(n).and_then(|f| f.parse::<i32>().ok()).unwrap_or(0);
+        let number = |n: usize| {
+            fields
+                .get(n)
+                .and_then(|f| f.parse::<i32>().ok())
+                .unwrap_or(0)
+        };
         processes.push((pid, number(1), number(2), name));
     }
     processes
@@ -376,9 +427,15 @@ fn all_processes() -> Vec<(i32, i32, i32, String)> {
 
 /// Live or zombie members of a process group.
 pub fn processes_in_group(pgid: i32) -> Vec<i32> {
-    all_processes().into_iter().filter(|(_, _, group, _)| *group == pgid).map(|(pid, ..)| pid).collect()
+    all_processes()
+        .into_iter()
+        .filter(|(_, _, group, _)| *group == pgid)
+        .map(|(pid, ..)| pid)
+        .collect()
 }
 
 fn process_name(pid: i32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/comm")).map(|s| s.trim().to_owned()).unwrap_or_default()
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
 }

@@ -28,8 +28,15 @@ use crate::workspace::Workspace;
 use crate::{error, Error, ErrorKind, Result};
 
 /// Crates every graded crate may use, with the versions of `[workspace.dependencies]`.
-const COURSE_DEPENDENCIES: &[&str] =
-    &["crossbeam", "crossbeam-channel", "crossbeam-utils", "libc", "nix", "parking_lot", "rayon"];
+const COURSE_DEPENDENCIES: &[&str] = &[
+    "crossbeam",
+    "crossbeam-channel",
+    "crossbeam-utils",
+    "libc",
+    "nix",
+    "parking_lot",
+    "rayon",
+];
 
 /// The name of the hidden test target, and of the test binary cargo builds from it.
 pub const HIDDEN_TARGET: &str = "hidden";
@@ -64,14 +71,27 @@ pub fn build(
     profile: Profile,
     color: bool,
 ) -> Result<std::result::Result<TestBinary, BuildFailure>> {
-    let scratch_dir = workspace.scratch_dir().join(&exercise.dir_name).join(subject.key());
+    let scratch_dir = workspace
+        .scratch_dir()
+        .join(&exercise.dir_name)
+        .join(subject.key());
     write_crate(workspace, exercise, subject, &scratch_dir)?;
 
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo
         .current_dir(&scratch_dir)
-        .args(["test", "--no-run", "--quiet", "--manifest-path", "Cargo.toml"])
-        .arg(if color { "--message-format=json-diagnostic-rendered-ansi" } else { "--message-format=json" })
+        .args([
+            "test",
+            "--no-run",
+            "--quiet",
+            "--manifest-path",
+            "Cargo.toml",
+        ])
+        .arg(if color {
+            "--message-format=json-diagnostic-rendered-ansi"
+        } else {
+            "--message-format=json"
+        })
         .env("CARGO_TARGET_DIR", workspace.scratch_target_dir())
         // Variables set by an outer cargo (when grading runs inside `cargo test`) describe
         // the outer crate and must not leak into this build.
@@ -81,12 +101,19 @@ pub fn build(
     if profile == Profile::Release {
         cargo.arg("--release");
     }
-    let output = cargo.output().map_err(|source| {
-        Error::new(ErrorKind::Tool, format!("cannot run cargo to build the hidden tests: {source}"))
+    // Through the runner, so that its sweep for stray processes never reaps this build.
+    let output = crate::runner::output_own(&mut cargo).map_err(|source| {
+        Error::new(
+            ErrorKind::Tool,
+            format!("cannot run cargo to build the hidden tests: {source}"),
+        )
     })?;
     let messages = parse_messages(&String::from_utf8_lossy(&output.stdout));
     if let Some(executable) = messages.executable.filter(|_| output.status.success()) {
-        return Ok(Ok(TestBinary { executable, scratch_dir }));
+        return Ok(Ok(TestBinary {
+            executable,
+            scratch_dir,
+        }));
     }
     if messages.errors.is_empty() {
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -132,12 +159,18 @@ fn write_crate(
     for (relative, text) in &subject.sources {
         write_if_changed(&src_dir.join(relative), text)?;
     }
-    write_if_changed(&src_dir.join("sync.rs"), &error::read_to_string(workspace.sync_shim())?)?;
+    write_if_changed(
+        &src_dir.join("sync.rs"),
+        &error::read_to_string(workspace.sync_shim())?,
+    )?;
 
     let names = Names::new(name, &subject.key());
     let subject_manifest =
         library_manifest(&names.subject_package, name, "src/lib.rs", &course, false);
-    write_if_changed(&scratch_dir.join("subject").join("Cargo.toml"), &subject_manifest)?;
+    write_if_changed(
+        &scratch_dir.join("subject").join("Cargo.toml"),
+        &subject_manifest,
+    )?;
     let model_manifest = library_manifest(
         &names.model_package,
         &format!("{name}_model"),
@@ -145,7 +178,10 @@ fn write_crate(
         &course,
         true,
     );
-    write_if_changed(&scratch_dir.join("model").join("Cargo.toml"), &model_manifest)?;
+    write_if_changed(
+        &scratch_dir.join("model").join("Cargo.toml"),
+        &model_manifest,
+    )?;
 
     let test_manifest = test_manifest(workspace, exercise, &names, &course);
     write_if_changed(&scratch_dir.join("Cargo.toml"), &test_manifest)?;
@@ -198,7 +234,10 @@ fn course_dependencies(workspace: &Workspace) -> Result<Table> {
     let mut course = Table::new();
     for name in COURSE_DEPENDENCIES.iter().chain(["shuttle"].iter()) {
         let spec = all.get(*name).cloned().ok_or_else(|| {
-            Error::broken(&manifest_path, format!("[workspace.dependencies] lacks `{name}`"))
+            Error::broken(
+                &manifest_path,
+                format!("[workspace.dependencies] lacks `{name}`"),
+            )
         })?;
         course.insert((*name).to_owned(), spec);
     }
@@ -261,19 +300,33 @@ fn path_dependency(path: &Path, package: Option<&str>) -> Value {
     Value::Table(spec)
 }
 
-fn test_manifest(workspace: &Workspace, exercise: &Exercise, names: &Names, course: &Table) -> String {
+fn test_manifest(
+    workspace: &Workspace,
+    exercise: &Exercise,
+    names: &Names,
+    course: &Table,
+) -> String {
     let name = &exercise.meta.name;
     let mut dependencies = course.clone();
-    dependencies.insert(name.clone(), path_dependency(Path::new("subject"), Some(&names.subject_package)));
+    dependencies.insert(
+        name.clone(),
+        path_dependency(Path::new("subject"), Some(&names.subject_package)),
+    );
     dependencies.insert(
         format!("{name}_model"),
         path_dependency(Path::new("model"), Some(&names.model_package)),
     );
-    dependencies.insert("harness".into(), path_dependency(&workspace.harness_dir(), None));
+    dependencies.insert(
+        "harness".into(),
+        path_dependency(&workspace.harness_dir(), None),
+    );
 
     let mut hidden = Table::new();
     hidden.insert("name".into(), HIDDEN_TARGET.into());
-    hidden.insert("path".into(), exercise.tests_file().display().to_string().into());
+    hidden.insert(
+        "path".into(),
+        exercise.tests_file().display().to_string().into(),
+    );
     hidden.insert("harness".into(), false.into());
 
     let mut manifest = Table::new();
@@ -314,10 +367,16 @@ struct CompilerMessage {
 fn parse_messages(stdout: &str) -> Messages {
     let mut messages = Messages::default();
     for line in stdout.lines() {
-        let Ok(message) = serde_json::from_str::<CargoMessage>(line) else { continue };
+        let Ok(message) = serde_json::from_str::<CargoMessage>(line) else {
+            continue;
+        };
         match message.reason.as_str() {
             "compiler-artifact" => {
-                if message.target.as_ref().is_some_and(|t| t.name == HIDDEN_TARGET) {
+                if message
+                    .target
+                    .as_ref()
+                    .is_some_and(|t| t.name == HIDDEN_TARGET)
+                {
                     messages.executable = message.executable.or(messages.executable);
                 }
             }

@@ -45,13 +45,21 @@ impl Subject {
     /// The learner's own exercise crate in this checkout.
     pub fn exercise(workspace: &Workspace, exercise: &Exercise) -> Result<Subject> {
         let dir = exercise.exercise_dir(workspace);
-        Subject::from_dir(SubjectKind::Exercise, &dir, format!("exercises/{}", exercise.dir_name))
+        Subject::from_dir(
+            SubjectKind::Exercise,
+            &dir,
+            format!("exercises/{}", exercise.dir_name),
+        )
     }
 
     /// The reference solution.
     pub fn solution(workspace: &Workspace, exercise: &Exercise) -> Result<Subject> {
         let dir = exercise.solution_dir(workspace);
-        Subject::from_dir(SubjectKind::Solution, &dir, format!("solutions/{}", exercise.dir_name))
+        Subject::from_dir(
+            SubjectKind::Solution,
+            &dir,
+            format!("solutions/{}", exercise.dir_name),
+        )
     }
 
     /// The solution with a mutant's edits applied.
@@ -65,7 +73,9 @@ impl Subject {
 
     /// Any folder holding an exercise crate (at least `src/lib.rs`).
     pub fn submission(dir: &Path, label: &str) -> Result<Subject> {
-        let kind = SubjectKind::Submission { label: label.to_owned() };
+        let kind = SubjectKind::Submission {
+            label: label.to_owned(),
+        };
         Subject::from_dir(kind, dir, dir.display().to_string())
     }
 
@@ -85,7 +95,11 @@ impl Subject {
         let mut total_bytes = 0;
         collect_rust_files(&src, &src, &mut sources, &mut total_bytes)?;
         sources.remove(Path::new("sync.rs"));
-        Ok(Subject { kind, display_dir, sources })
+        Ok(Subject {
+            kind,
+            display_dir,
+            sources,
+        })
     }
 
     /// A short folder-safe name for this subject's scratch crate.
@@ -96,7 +110,15 @@ impl Subject {
             SubjectKind::Mutant(name) => format!("mutant-{name}"),
             SubjectKind::Submission { label } => format!("submission-{label}"),
         };
-        raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
+        raw.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
     }
 
     /// A stable fingerprint of the sources, for "has this changed since the last check".
@@ -118,7 +140,9 @@ fn collect_rust_files(
     for entry in entries.flatten() {
         let path = entry.path();
         // Symlinks could point anywhere, for example at the hidden tests; they are skipped.
-        let Ok(file_type) = entry.file_type() else { continue };
+        let Ok(file_type) = entry.file_type() else {
+            continue;
+        };
         if file_type.is_dir() {
             collect_rust_files(root, &path, sources, total_bytes)?;
         } else if file_type.is_file() && path.extension().is_some_and(|ext| ext == "rs") {

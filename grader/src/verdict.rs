@@ -25,7 +25,11 @@ pub enum Verdict {
         replay: Option<String>,
     },
     /// The code under test panicked (including `todo!()`), at a place in the learner's file.
-    Panic { message: String, location: String, thread: String },
+    Panic {
+        message: String,
+        location: String,
+        thread: String,
+    },
     /// The test did not finish within its limit.
     Timeout {
         #[serde(rename = "limit_ms", serialize_with = "as_millis")]
@@ -33,11 +37,17 @@ pub enum Verdict {
         diagnosis: Diagnosis,
     },
     /// The process died by a signal, or exited before the test finished.
-    Crash { cause: String },
+    Crash {
+        cause: String,
+    },
     /// The test passed but left processes or resources behind.
-    Leak { message: String },
+    Leak {
+        message: String,
+    },
     /// A timing test that could not measure reliably on this machine right now.
-    Inconclusive { reason: String },
+    Inconclusive {
+        reason: String,
+    },
 }
 
 fn as_millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
@@ -84,16 +94,23 @@ pub struct Context<'a> {
 /// Decides the verdict of one run.
 pub fn decide(run: &RawRun, context: &Context<'_>) -> Verdict {
     if let Ending::TimedOut(diagnosis) = &run.ending {
-        return Verdict::Timeout { limit: context.timeout, diagnosis: diagnosis.clone() };
+        return Verdict::Timeout {
+            limit: context.timeout,
+            diagnosis: diagnosis.clone(),
+        };
     }
     let stderr = run.stderr.text();
     let Some(report) = &run.report else {
-        return Verdict::Crash { cause: crash_cause(run, &stderr, context) };
+        return Verdict::Crash {
+            cause: crash_cause(run, &stderr, context),
+        };
     };
     match report.outcome {
         harness::ReportOutcome::Returned => {
             if let Some(leak) = &report.leak {
-                Verdict::Leak { message: leak.clone() }
+                Verdict::Leak {
+                    message: leak.clone(),
+                }
             } else if !run.leftovers.is_empty() {
                 Verdict::Leak {
                     message: format!(
@@ -116,7 +133,11 @@ pub fn decide(run: &RawRun, context: &Context<'_>) -> Verdict {
     }
 }
 
-fn classify_panics(panics: &[harness::PanicRecord], stderr: &str, context: &Context<'_>) -> Verdict {
+fn classify_panics(
+    panics: &[harness::PanicRecord],
+    stderr: &str,
+    context: &Context<'_>,
+) -> Verdict {
     let tests_file = context.tests_file.to_string_lossy();
     let in_learner_code = |p: &&harness::PanicRecord| p.file.contains("subject/src/");
     let in_test = |p: &&harness::PanicRecord| p.file == tests_file || p.file.ends_with("tests.rs");
@@ -126,7 +147,10 @@ fn classify_panics(panics: &[harness::PanicRecord], stderr: &str, context: &Cont
     // or a failed rendezvous assertion, then the learner's `join().unwrap()` re-raising it.
     if let Some(panic) = panics.iter().find(|p| in_learner_code(p) || in_test(p)) {
         if in_test(&panic) {
-            return Verdict::Fail { message: panic.message.clone(), replay };
+            return Verdict::Fail {
+                message: panic.message.clone(),
+                replay,
+            };
         }
         let file = map_scratch_paths(&panic.file, context.display_dir);
         return Verdict::Panic {
@@ -164,7 +188,10 @@ fn crash_cause(run: &RawRun, stderr: &str, context: &Context<'_>) -> String {
     let mut cause = if stderr.contains("has overflowed its stack") {
         "the stack overflowed: unbounded recursion, or a huge value on the stack".to_owned()
     } else if stderr.contains("memory allocation of") {
-        format!("it ran out of memory (each test may use {} MiB)", context.memory_mib)
+        format!(
+            "it ran out of memory (each test may use {} MiB)",
+            context.memory_mib
+        )
     } else {
         match run.ending {
             Ending::Exited(0) => "the process exited with code 0 before the test finished: \

@@ -41,7 +41,11 @@ impl Claim {
 }
 
 /// Verifies every exercise of the catalog, calling `progress` after each claim.
-pub fn verify_all(workspace: &Workspace, catalog: &Catalog, progress: &mut dyn FnMut(&Claim)) -> Result<Vec<Claim>> {
+pub fn verify_all(
+    workspace: &Workspace,
+    catalog: &Catalog,
+    progress: &mut dyn FnMut(&Claim),
+) -> Result<Vec<Claim>> {
     let mut claims = Vec::new();
     for exercise in &catalog.exercises {
         for claim in verify_exercise(workspace, exercise)? {
@@ -70,18 +74,38 @@ pub fn verify_exercise(workspace: &Workspace, exercise: &Exercise) -> Result<Vec
 }
 
 /// Checks that one mutant is rejected by the test and verdict it declares.
-pub fn mutant_rejected(workspace: &Workspace, exercise: &Exercise, mutant: &Mutant) -> Result<Claim> {
+pub fn mutant_rejected(
+    workspace: &Workspace,
+    exercise: &Exercise,
+    mutant: &Mutant,
+) -> Result<Claim> {
     let subject = match Subject::mutant(workspace, exercise, mutant) {
         Ok(subject) => subject,
         Err(problem) => {
-            return Ok(claim(exercise, &format!("mutant {}", mutant.name), "its edits apply", Some(problem.to_string())))
+            return Ok(claim(
+                exercise,
+                &format!("mutant {}", mutant.name),
+                "its edits apply",
+                Some(problem.to_string()),
+            ))
         }
     };
-    expect_rejection(workspace, exercise, &subject, &format!("mutant {}", mutant.name), &mutant.spec.expect)
+    expect_rejection(
+        workspace,
+        exercise,
+        &subject,
+        &format!("mutant {}", mutant.name),
+        &mutant.spec.expect,
+    )
 }
 
 fn claim(exercise: &Exercise, subject: &str, words: &str, problem: Option<String>) -> Claim {
-    Claim { exercise: exercise.dir_name.clone(), subject: subject.to_owned(), claim: words.to_owned(), problem }
+    Claim {
+        exercise: exercise.dir_name.clone(),
+        subject: subject.to_owned(),
+        claim: words.to_owned(),
+        problem,
+    }
 }
 
 fn solution_passes(workspace: &Workspace, exercise: &Exercise) -> Result<Claim> {
@@ -89,7 +113,9 @@ fn solution_passes(workspace: &Workspace, exercise: &Exercise) -> Result<Claim> 
     let report = check::check(workspace, exercise, &subject, &Options::default())?;
     let problem = match &report.outcome {
         Outcome::Rejected { findings } => Some(format!("the lint rejects it: {:?}", findings)),
-        Outcome::BuildFailed { errors } => Some(format!("it does not compile:\n{}", errors.join("\n"))),
+        Outcome::BuildFailed { errors } => {
+            Some(format!("it does not compile:\n{}", errors.join("\n")))
+        }
         Outcome::Graded { tests } => {
             let failing: Vec<String> = tests
                 .iter()
@@ -100,7 +126,12 @@ fn solution_passes(workspace: &Workspace, exercise: &Exercise) -> Result<Claim> 
             (!failing.is_empty()).then(|| failing.join("\n"))
         }
     };
-    Ok(claim(exercise, "solution", "passes every hidden test", problem))
+    Ok(claim(
+        exercise,
+        "solution",
+        "passes every hidden test",
+        problem,
+    ))
 }
 
 fn expect_rejection(
@@ -110,11 +141,20 @@ fn expect_rejection(
     who: &str,
     expect: &Expectation,
 ) -> Result<Claim> {
-    let words = format!("is rejected by `{}` with `{}`", expect.rejected_by, expect.verdict);
-    let options = Options { color: false, only: vec![expect.rejected_by.clone()] };
+    let words = format!(
+        "is rejected by `{}` with `{}`",
+        expect.rejected_by, expect.verdict
+    );
+    let options = Options {
+        color: false,
+        only: vec![expect.rejected_by.clone()],
+    };
     let report = check::check(workspace, exercise, subject, &options)?;
     let problem = match &report.outcome {
-        Outcome::Rejected { findings } => Some(format!("the lint rejected it before any test ran: {findings:?}")),
+        Outcome::Rejected { .. } if expect.verdict == "rejected" => None,
+        Outcome::Rejected { findings } => Some(format!(
+            "the lint rejected it before any test ran: {findings:?}"
+        )),
         Outcome::BuildFailed { errors } if expect.verdict != "build" => {
             Some(format!("it does not compile:\n{}", errors.join("\n")))
         }
@@ -136,26 +176,43 @@ fn expect_rejection(
 /// Metadata, files and book agree with each other.
 fn consistency(workspace: &Workspace, exercise: &Exercise) -> Vec<Claim> {
     let mut claims = Vec::new();
-    let mut check = |words: &str, problem: Option<String>| claims.push(claim(exercise, "metadata", words, problem));
+    let mut check = |words: &str, problem: Option<String>| {
+        claims.push(claim(exercise, "metadata", words, problem))
+    };
 
-    for (role, dir) in [("exercise", exercise.exercise_dir(workspace)), ("solution", exercise.solution_dir(workspace))] {
-        check(&format!("the {role} crate's src/sync.rs is the grader's shim"), sync_problem(&dir));
+    for (role, dir) in [
+        ("exercise", exercise.exercise_dir(workspace)),
+        ("solution", exercise.solution_dir(workspace)),
+    ] {
+        check(
+            &format!("the {role} crate's src/sync.rs is the grader's shim"),
+            sync_problem(&dir),
+        );
     }
-    let chapter = workspace.root().join("book").join("src").join(&exercise.meta.chapter);
+    let chapter = workspace
+        .root()
+        .join("book")
+        .join("src")
+        .join(&exercise.meta.chapter);
     check(
         "the book has its chapter",
         (!chapter.is_file()).then(|| format!("{} is missing", chapter.display())),
     );
-    let summary = error::read_to_string(workspace.root().join("book/src/SUMMARY.md")).unwrap_or_default();
+    let summary =
+        error::read_to_string(workspace.root().join("book/src/SUMMARY.md")).unwrap_or_default();
     check(
         "the chapter is in book/src/SUMMARY.md",
-        (!summary.contains(&exercise.meta.chapter)).then(|| format!("SUMMARY.md does not link {}", exercise.meta.chapter)),
+        (!summary.contains(&exercise.meta.chapter))
+            .then(|| format!("SUMMARY.md does not link {}", exercise.meta.chapter)),
     );
     let listed = Subject::solution(workspace, exercise)
         .and_then(|subject| scratch::build(workspace, exercise, &subject, Profile::Debug, false))
         .and_then(|built| match built {
             Ok(binary) => check::list_tests(&binary),
-            Err(failure) => Ok(vec![format!("<the solution does not build: {}>", failure.errors.join(" "))]),
+            Err(failure) => Ok(vec![format!(
+                "<the solution does not build: {}>",
+                failure.errors.join(" ")
+            )]),
         });
     let declared: Vec<String> = exercise.meta.tests.iter().map(|t| t.name.clone()).collect();
     let problem = match listed {
@@ -163,7 +220,9 @@ fn consistency(workspace: &Workspace, exercise: &Exercise) -> Vec<Claim> {
             listed.sort();
             let mut declared = declared.clone();
             declared.sort();
-            (listed != declared).then(|| format!("exercise.toml lists {declared:?} but tests.rs defines {listed:?}"))
+            (listed != declared).then(|| {
+                format!("exercise.toml lists {declared:?} but tests.rs defines {listed:?}")
+            })
         }
         Err(error) => Some(error.to_string()),
     };
@@ -175,7 +234,10 @@ fn sync_problem(crate_dir: &Path) -> Option<String> {
     let path = crate_dir.join("src").join("sync.rs");
     match std::fs::read_to_string(&path) {
         Ok(text) if text.lines().any(|line| line.trim() == SYNC_INCLUDE) => None,
-        Ok(_) => Some(format!("{} must consist of `{SYNC_INCLUDE}`", path.display())),
+        Ok(_) => Some(format!(
+            "{} must consist of `{SYNC_INCLUDE}`",
+            path.display()
+        )),
         Err(_) => Some(format!("{} is missing", path.display())),
     }
 }

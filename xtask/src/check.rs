@@ -29,7 +29,10 @@ impl Flags {
         } else {
             Subject::exercise(&workspace, exercise)?
         };
-        let options = Options { color: render::colour_on(), only: self.only.clone() };
+        let options = Options {
+            color: render::colour_on(),
+            only: self.only.clone(),
+        };
         anstream::println!("{}", render::heading(exercise, &subject));
         let report = grader::check::check(&workspace, exercise, &subject, &options)?;
         anstream::print!("{}", render::report(&report));
@@ -51,6 +54,10 @@ impl Flags {
 impl Flags {
     /// The flags of a plain `check N`, for `watch`.
     pub fn for_exercise(exercise: &str) -> Flags {
-        Flags { exercise: exercise.to_owned(), solution: false, only: Vec::new() }
+        Flags {
+            exercise: exercise.to_owned(),
+            solution: false,
+            only: Vec::new(),
+        }
     }
 }

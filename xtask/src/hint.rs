@@ -18,11 +18,23 @@ impl Flags {
         let mut progress = Progress::load(&workspace);
         let index = progress.next_hint(&exercise.dir_name, hints.len());
         progress.save(&workspace)?;
-        anstream::println!("Hint {} of {} for {}:\n\n  {}\n", index + 1, hints.len(), exercise.dir_name, hints[index]);
+        anstream::println!(
+            "Hint {} of {} for {}:\n\n  {}\n",
+            index + 1,
+            hints.len(),
+            exercise.dir_name,
+            hints[index]
+        );
         if index + 1 < hints.len() {
-            anstream::println!("Run `cargo xtask hint {:02}` again for the next one.", exercise.meta.number);
+            anstream::println!(
+                "Run `cargo xtask hint {:02}` again for the next one.",
+                exercise.meta.number
+            );
         } else {
-            anstream::println!("That was the last hint. The chapter book/src/{} walks through the idea.", exercise.meta.chapter);
+            anstream::println!(
+                "That was the last hint. The chapter book/src/{} walks through the idea.",
+                exercise.meta.chapter
+            );
         }
         Ok(crate::Verdict::Passed)
     }

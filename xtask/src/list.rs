@@ -16,7 +16,9 @@ impl Flags {
         let progress = Progress::load(&workspace);
         let mut done = 0;
         for exercise in &catalog.exercises {
-            let fingerprint = Subject::exercise(&workspace, exercise).map(|s| s.fingerprint()).unwrap_or(0);
+            let fingerprint = Subject::exercise(&workspace, exercise)
+                .map(|s| s.fingerprint())
+                .unwrap_or(0);
             let state = progress.state(&exercise.dir_name, fingerprint);
             if state == State::Done {
                 done += 1;
@@ -37,10 +39,16 @@ impl Flags {
         }
         anstream::println!("\n{}", render::progress_bar(done, catalog.exercises.len()));
         if let Some(next) = catalog.exercises.iter().find(|exercise| {
-            let fingerprint = Subject::exercise(&workspace, exercise).map(|s| s.fingerprint()).unwrap_or(0);
+            let fingerprint = Subject::exercise(&workspace, exercise)
+                .map(|s| s.fingerprint())
+                .unwrap_or(0);
             progress.state(&exercise.dir_name, fingerprint) != State::Done
         }) {
-            anstream::println!("Next: cargo xtask check {:02}  ({})", next.meta.number, next.meta.title);
+            anstream::println!(
+                "Next: cargo xtask check {:02}  ({})",
+                next.meta.number,
+                next.meta.title
+            );
         }
         Ok(crate::Verdict::Passed)
     }

@@ -19,7 +19,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", bin_name = "cargo xtask", version, about = "threadlings: learn concurrency and parallelism in Rust, one graded exercise at a time")]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    version,
+    about = "threadlings: learn concurrency and parallelism in Rust, one graded exercise at a time"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,7 +58,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return if error.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if error.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let result = match &cli.command {
@@ -70,7 +79,11 @@ fn main() -> ExitCode {
         Ok(Verdict::Passed) => ExitCode::SUCCESS,
         Ok(Verdict::Failed) => ExitCode::from(1),
         Err(error) => {
-            anstream::eprintln!("{}error:{} {error:#}", render::ERROR.render(), render::ERROR.render_reset());
+            anstream::eprintln!(
+                "{}error:{} {error:#}",
+                render::ERROR.render(),
+                render::ERROR.render_reset()
+            );
             ExitCode::from(2)
         }
     }
@@ -89,6 +102,8 @@ pub fn workspace() -> anyhow::Result<grader::workspace::Workspace> {
 }
 
 /// Loads the catalog of `workspace`.
-pub fn catalog(workspace: &grader::workspace::Workspace) -> anyhow::Result<grader::catalog::Catalog> {
+pub fn catalog(
+    workspace: &grader::workspace::Workspace,
+) -> anyhow::Result<grader::catalog::Catalog> {
     Ok(grader::catalog::Catalog::load(workspace)?)
 }

@@ -31,7 +31,10 @@ pub fn paint(style: Style, text: &str) -> String {
 pub fn heading(exercise: &Exercise, subject: &Subject) -> String {
     paint(
         BOLD,
-        &format!("Checking {:02} · {} ({})", exercise.meta.number, exercise.meta.title, subject.display_dir),
+        &format!(
+            "Checking {:02} · {} ({})",
+            exercise.meta.number, exercise.meta.title, subject.display_dir
+        ),
     )
 }
 
@@ -43,17 +46,29 @@ pub fn report(report: &ExerciseReport) -> String {
         Outcome::Rejected { findings } => {
             let _ = writeln!(out, "\n{} before compiling:\n", paint(BAD, "Rejected"));
             for finding in findings {
-                let _ = writeln!(out, "  {}:{}\n    {}\n", finding.file, finding.line, finding.problem);
+                let _ = writeln!(
+                    out,
+                    "  {}:{}\n    {}\n",
+                    finding.file, finding.line, finding.problem
+                );
             }
         }
         Outcome::BuildFailed { errors } => {
-            let _ = writeln!(out, "\n{} Fix the first error; the others often follow from it.\n", paint(BAD, "Your code does not compile."));
+            let _ = writeln!(
+                out,
+                "\n{} Fix the first error; the others often follow from it.\n",
+                paint(BAD, "Your code does not compile.")
+            );
             // The first few errors teach; a wall of fifty does not.
             for error in errors.iter().take(3) {
                 let _ = writeln!(out, "{}", error.trim_end());
             }
             if errors.len() > 3 {
-                let _ = writeln!(out, "{}", paint(DIM, &format!("... and {} more errors", errors.len() - 3)));
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    paint(DIM, &format!("... and {} more errors", errors.len() - 3))
+                );
             }
         }
         Outcome::Graded { tests } => {
@@ -91,6 +106,9 @@ fn test_line(test: &TestResult) -> String {
         paint(style, &verdict_name(&test.verdict)),
         paint(DIM, &format!("{}/{}", test.points, test.max_points))
     );
+    for note in &test.notes {
+        let _ = writeln!(out, "      {}", paint(DIM, note));
+    }
     let details = verdict_details(&test.verdict);
     for line in details.lines() {
         let _ = writeln!(out, "      {line}");
@@ -128,7 +146,11 @@ pub fn verdict_details(verdict: &Verdict) -> String {
             }
             text
         }
-        Verdict::Panic { message, location, thread } => {
+        Verdict::Panic {
+            message,
+            location,
+            thread,
+        } => {
             let hint = if message.starts_with("not yet implemented") {
                 "\nThat is a `todo!()` still waiting for your code."
             } else {
@@ -153,12 +175,20 @@ pub fn verdict_details(verdict: &Verdict) -> String {
                 DiagnosisKind::Unknown => format!("still running after {} s.", limit.as_secs_f64()),
             };
             for thread in &diagnosis.threads {
-                let name = if thread.pid == thread.tid { format!("{} (main thread)", thread.name) } else { thread.name.clone() };
+                let name = if thread.pid == thread.tid {
+                    format!("{} (main thread)", thread.name)
+                } else {
+                    thread.name.clone()
+                };
                 let doing = match &thread.waiting_on {
                     Some(what) => format!("waits on {what}"),
                     None => format!("running ({} ticks of CPU in 0.25 s)", thread.cpu_ticks),
                 };
-                let _ = write!(text, "\n  thread '{name}' of process {}: {doing}", thread.pid);
+                let _ = write!(
+                    text,
+                    "\n  thread '{name}' of process {}: {doing}",
+                    thread.pid
+                );
             }
             text
         }
@@ -171,13 +201,20 @@ pub fn verdict_details(verdict: &Verdict) -> String {
 pub fn help_footer(exercise: &Exercise) -> String {
     format!(
         "Stuck? {} shows a hint · the chapter is book/src/{}",
-        paint(BOLD, &format!("cargo xtask hint {:02}", exercise.meta.number)),
+        paint(
+            BOLD,
+            &format!("cargo xtask hint {:02}", exercise.meta.number)
+        ),
         exercise.meta.chapter
     )
 }
 
 pub fn next_step(catalog: &Catalog, exercise: &Exercise) -> String {
-    match catalog.exercises.iter().find(|e| e.meta.number > exercise.meta.number) {
+    match catalog
+        .exercises
+        .iter()
+        .find(|e| e.meta.number > exercise.meta.number)
+    {
         Some(next) => format!(
             "{} Next: {} ({})",
             paint(GOOD, "Well done!"),

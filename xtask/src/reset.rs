@@ -24,8 +24,13 @@ impl Flags {
         let exercise = catalog.find(&self.exercise)?;
         let src = exercise.exercise_dir(&workspace).join("src");
         let relative_src = format!("exercises/{}/src", exercise.dir_name);
-        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
-        let backup = workspace.state_dir().join("backups").join(format!("{}-{stamp}", exercise.dir_name));
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs();
+        let backup = workspace
+            .state_dir()
+            .join("backups")
+            .join(format!("{}-{stamp}", exercise.dir_name));
 
         if !self.yes {
             anstream::print!(
@@ -41,16 +46,24 @@ impl Flags {
                 return Ok(crate::Verdict::Passed);
             }
         }
-        copy_dir(&src, &backup).with_context(|| format!("cannot back up {} to {}", src.display(), backup.display()))?;
+        copy_dir(&src, &backup)
+            .with_context(|| format!("cannot back up {} to {}", src.display(), backup.display()))?;
         let status = Command::new("git")
             .current_dir(workspace.root())
             .args(["restore", "--source", &self.from, "--worktree", "--", &relative_src])
             .status()
             .context("cannot run git, which reset uses to find the original stub; install git or re-clone the exercise")?;
         if !status.success() {
-            bail!("git could not restore {relative_src} from `{}`; your code is safe in {}", self.from, backup.display());
+            bail!(
+                "git could not restore {relative_src} from `{}`; your code is safe in {}",
+                self.from,
+                backup.display()
+            );
         }
-        anstream::println!("{relative_src} is the stub again; your code is in {}.", backup.display());
+        anstream::println!(
+            "{relative_src} is the stub again; your code is in {}.",
+            backup.display()
+        );
         Ok(crate::Verdict::Passed)
     }
 }

@@ -42,7 +42,9 @@ impl Flags {
                     .exercises
                     .iter()
                     .find(|e| {
-                        let fingerprint = Subject::exercise(&workspace, e).map(|s| s.fingerprint()).unwrap_or(0);
+                        let fingerprint = Subject::exercise(&workspace, e)
+                            .map(|s| s.fingerprint())
+                            .unwrap_or(0);
                         progress.state(&e.dir_name, fingerprint) != State::Done
                     })
                     .or(catalog.exercises.last())
@@ -55,15 +57,19 @@ impl Flags {
 
         let saves = sender.clone();
         let on_event = move |events: DebounceEventResult| {
-            if events.is_ok_and(|events| events.iter().any(|e| e.path.extension().is_some_and(|x| x == "rs"))) {
+            if events.is_ok_and(|events| {
+                events
+                    .iter()
+                    .any(|e| e.path.extension().is_some_and(|x| x == "rs"))
+            }) {
                 let _ = saves.send(Trigger::Saved);
             }
         };
         // Both watchers stay alive for the whole loop; only one is created.
         let _watcher: Box<dyn std::any::Any> = if self.poll {
-            let config = Config::default()
-                .with_timeout(DEBOUNCE)
-                .with_notify_config(notify::Config::default().with_poll_interval(Duration::from_millis(500)));
+            let config = Config::default().with_timeout(DEBOUNCE).with_notify_config(
+                notify::Config::default().with_poll_interval(Duration::from_millis(500)),
+            );
             let mut debouncer = new_debouncer_opt::<_, PollWatcher>(config, on_event)?;
             debouncer.watcher().watch(&src, RecursiveMode::Recursive)?;
             Box::new(debouncer)
@@ -75,7 +81,11 @@ impl Flags {
         std::thread::spawn(move || {
             for line in std::io::stdin().lines() {
                 let quit = line.as_deref().map(str::trim).is_ok_and(|l| l == "q");
-                if sender.send(if quit { Trigger::Quit } else { Trigger::Enter }).is_err() || quit {
+                if sender
+                    .send(if quit { Trigger::Quit } else { Trigger::Enter })
+                    .is_err()
+                    || quit
+                {
                     return;
                 }
             }
@@ -86,7 +96,11 @@ impl Flags {
             let verdict = crate::check::Flags::for_exercise(&exercise.dir_name).run()?;
             anstream::println!(
                 "\n{} Watching {} · save to re-check · Enter re-checks now · q quits",
-                if matches!(verdict, crate::Verdict::Passed) { "✓" } else { "…" },
+                if matches!(verdict, crate::Verdict::Passed) {
+                    "✓"
+                } else {
+                    "…"
+                },
                 src.display()
             );
             match triggers.recv() {

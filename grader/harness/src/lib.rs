@@ -22,7 +22,7 @@ mod protocol;
 mod run;
 
 pub use protocol::{PanicRecord, Report, ReportOutcome, RESULT_FD};
-pub use run::main;
+pub use run::{main, note};
 
 /// One hidden test: a name that says what behaviour it checks, and the function that checks it.
 pub struct Test {

@@ -22,7 +22,11 @@ pub struct Budget {
 
 impl Default for Budget {
     fn default() -> Self {
-        Budget { pct_iterations: 2_000, pct_depth: 3, random_iterations: 2_000 }
+        Budget {
+            pct_iterations: 2_000,
+            pct_depth: 3,
+            random_iterations: 2_000,
+        }
     }
 }
 

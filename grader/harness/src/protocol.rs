@@ -15,6 +15,10 @@ pub struct Report {
     pub panics: Vec<PanicRecord>,
     /// Set when the test left processes behind: says which, and in what state.
     pub leak: Option<String>,
+    /// Lines the test wants the learner to read whatever its verdict, from [`crate::note`]:
+    /// a measured speedup, a throughput comparison.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -28,7 +28,9 @@ pub struct Counter {
 // ANCHOR: counter
 impl Counter {
     pub fn new() -> Self {
-        Counter { value: AtomicU64::new(0) }
+        Counter {
+            value: AtomicU64::new(0),
+        }
     }
 
     /// Adds one. `fetch_add` reads, adds and writes as one indivisible step, so no other

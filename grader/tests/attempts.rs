@@ -1,0 +1,138 @@
+//! Attempts a learner (or a hostile submission) might make, each of which must get one exact
+//! verdict: a deadlock is diagnosed as a deadlock, a spin as a spin, an early `exit(0)` or a
+//! forged pass line is a crash, never a pass.
+//!
+//! Each file in `attempts/NN_name/` has the format of a mutant (edits to the solution plus the
+//! expected test and verdict), so the suite grows by adding files, not code.
+
+use std::path::{Path, PathBuf};
+
+use grader::catalog::Catalog;
+use grader::check::{self, Options, Outcome};
+use grader::mutant::Mutant;
+use grader::subject::Subject;
+use grader::workspace::Workspace;
+
+fn workspace() -> Workspace {
+    Workspace::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("..")).expect("the checkout opens")
+}
+
+fn attempt_files() -> Vec<(String, PathBuf)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("attempts");
+    let mut files = Vec::new();
+    for exercise in std::fs::read_dir(&root)
+        .expect("attempts/ exists")
+        .flatten()
+    {
+        for attempt in std::fs::read_dir(exercise.path())
+            .expect("an exercise folder")
+            .flatten()
+        {
+            files.push((
+                exercise.file_name().to_string_lossy().into_owned(),
+                attempt.path(),
+            ));
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn every_attempt_gets_the_verdict_it_declares() {
+    grader::runner::become_subreaper();
+    let workspace = workspace();
+    let catalog = Catalog::load(&workspace).expect("the catalog loads");
+    let files = attempt_files();
+    assert!(
+        files.len() >= 6,
+        "the attempt suite shrank to {} cases",
+        files.len()
+    );
+    let mut problems = Vec::new();
+    for (exercise_dir, path) in &files {
+        let exercise = catalog
+            .find(exercise_dir)
+            .expect("attempt folders are named after exercises");
+        let attempt = Mutant::load(path).expect("attempt files parse");
+        let claim =
+            grader::verify::mutant_rejected(&workspace, exercise, &attempt).expect("grading runs");
+        if let Some(problem) = claim.problem {
+            problems.push(format!("{}: {problem}", path.display()));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "attempts with the wrong verdict:\n{}",
+        problems.join("\n\n")
+    );
+    assert!(
+        grader::runner::reap_strays().is_empty(),
+        "attempts left processes behind"
+    );
+}
+
+#[test]
+fn compiler_errors_point_at_the_learners_file_not_the_scratch_crate() {
+    let workspace = workspace();
+    let catalog = Catalog::load(&workspace).expect("the catalog loads");
+    let exercise = catalog.find("01").expect("exercise 01 exists");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/attempts/01_race_counter/does_not_compile.toml");
+    let attempt = Mutant::load(&path).expect("the attempt parses");
+    let subject = Subject::mutant(&workspace, exercise, &attempt).expect("the edit applies");
+    let report =
+        check::check(&workspace, exercise, &subject, &Options::default()).expect("grading runs");
+    let Outcome::BuildFailed { errors } = &report.outcome else {
+        panic!("a type error must stop the build, got {:?}", report.outcome);
+    };
+    let all = errors.join("\n");
+    assert!(
+        all.contains("mismatched types"),
+        "the compiler's own words are kept:\n{all}"
+    );
+    assert!(
+        all.contains("mutant does_not_compile/src/lib.rs"),
+        "paths name the graded crate:\n{all}"
+    );
+    assert!(
+        !all.contains("subject/src"),
+        "no scratch-crate paths leak into messages:\n{all}"
+    );
+}
+
+#[test]
+fn a_mutant_that_slips_through_fails_verify() {
+    let workspace = workspace();
+    let catalog = Catalog::load(&workspace).expect("the catalog loads");
+    let exercise = catalog.find("01").expect("exercise 01 exists");
+    // An "edit" that changes only a comment leaves the solution correct, so the test it names
+    // passes, and verify must say so.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("slipping-mutant");
+    std::fs::create_dir_all(&dir).expect("a scratch folder in target/");
+    let path = dir.join("harmless_comment.toml");
+    std::fs::write(
+        &path,
+        r#"mistake = "changes nothing that matters"
+[expect]
+rejected_by = "counter_never_loses_an_increment"
+verdict = "fail"
+[[edit]]
+find = "    /// Adds `n`, just as indivisibly."
+replace = "    /// Adds `n`."
+"#,
+    )
+    .expect("writing the mutant");
+    let mutant = Mutant::load(&path).expect("the mutant parses");
+    let claim =
+        grader::verify::mutant_rejected(&workspace, exercise, &mutant).expect("grading runs");
+    let problem = claim
+        .problem
+        .expect("a mutant that passes every test must fail verify");
+    assert!(
+        problem.contains("got `pass`"),
+        "verify says the mutant passed: {problem}"
+    );
+}
