@@ -110,14 +110,16 @@ impl Mutant {
                         ),
                     ))
                 }
-                n => return Err(Error::broken(
-                    &self.path,
-                    format!(
+                n => {
+                    return Err(Error::broken(
+                        &self.path,
+                        format!(
                         "the text to find occurs {n} times in {}; add context so it is unique:\n{}",
                         edit.file.display(),
                         edit.find
                     ),
-                )),
+                    ))
+                }
             }
         }
         Ok(())

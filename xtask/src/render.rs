@@ -73,8 +73,10 @@ pub fn report(report: &ExerciseReport) -> String {
         }
         Outcome::Graded { tests } => {
             let _ = writeln!(out);
+            let mut previous_details = String::new();
             for test in tests {
-                out.push_str(&test_line(test));
+                out.push_str(&test_line(test, &previous_details));
+                previous_details = verdict_details(&test.verdict);
             }
             let passed = tests.iter().filter(|t| t.verdict.is_pass()).count();
             let summary = format!(
@@ -91,7 +93,9 @@ pub fn report(report: &ExerciseReport) -> String {
     out
 }
 
-fn test_line(test: &TestResult) -> String {
+/// One test's line, then its notes and what went wrong. Details identical to the previous
+/// test's (typically the same `todo!()`) are not repeated.
+fn test_line(test: &TestResult, previous_details: &str) -> String {
     let mut out = String::new();
     let (mark, style) = match &test.verdict {
         Verdict::Pass => ("✓", GOOD),
@@ -110,6 +114,10 @@ fn test_line(test: &TestResult) -> String {
         let _ = writeln!(out, "      {}", paint(DIM, note));
     }
     let details = verdict_details(&test.verdict);
+    if !details.is_empty() && details == previous_details {
+        let _ = writeln!(out, "      {}", paint(DIM, "(the same as above)"));
+        return out;
+    }
     for line in details.lines() {
         let _ = writeln!(out, "      {line}");
     }

@@ -1,0 +1,158 @@
+//! The command line as a learner meets it: exit codes, the words of a failing check, hints.
+//!
+//! Tests that read or write `target/threadlings/progress.json` hold `PROGRESS` so they never
+//! interleave their read-modify-write of that file.
+
+use std::sync::Mutex;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+static PROGRESS: Mutex<()> = Mutex::new(());
+
+fn xtask() -> Command {
+    let mut command = Command::cargo_bin("xtask").expect("the xtask binary is built");
+    // Plain text whatever the terminal, so assertions and snapshots see no colour codes.
+    command.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+    command
+}
+
+/// Runs xtask with `args` and returns its exit code and stdout.
+fn run(args: &[&str]) -> (Option<i32>, String) {
+    let output = xtask().args(args).output().expect("xtask runs");
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).expect("utf-8 output"),
+    )
+}
+
+#[test]
+fn an_unknown_exercise_exits_2_and_lists_the_valid_ones() {
+    xtask()
+        .args(["check", "99"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("there is no exercise `99`"))
+        .stderr(predicate::str::contains("01_race_counter"));
+}
+
+#[test]
+fn a_missing_argument_exits_2_with_usage() {
+    xtask()
+        .arg("check")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("Usage"));
+}
+
+#[test]
+fn every_way_of_naming_an_exercise_finds_it() {
+    let _progress = PROGRESS.lock().unwrap_or_else(|e| e.into_inner());
+    for name in ["1", "01", "race_counter", "01_race_counter"] {
+        xtask()
+            .args([
+                "check",
+                name,
+                "--test",
+                "counter_starts_at_zero_and_counts_alone",
+            ])
+            .assert()
+            .stdout(predicate::str::contains(
+                "Checking 01 · A race-prone counter",
+            ));
+    }
+}
+
+/// The whole report for the untouched stub, pinned by a snapshot with timings redacted. It
+/// shows what a newcomer reads first: lost updates counted and explained, `todo!()` located.
+#[test]
+fn checking_the_stub_fails_with_a_report_that_teaches() {
+    let _progress = PROGRESS.lock().unwrap_or_else(|e| e.into_inner());
+    let output = xtask().args(["check", "01"]).output().expect("xtask runs");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the stub must fail: {output:?}"
+    );
+    let stdout = String::from_utf8(output.stdout).expect("utf-8 output");
+    assert!(
+        stdout.contains("lost 1 of 4 updates"),
+        "the counter's lost update is counted:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("cargo xtask hint 01"),
+        "the report points to the hint:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("book/src/exercises/01_race_counter.md"),
+        "and to the chapter:\n{stdout}"
+    );
+    insta::with_settings!({filters => vec![(r"\d+\.\d s\b", "[time]")]}, {
+        insta::assert_snapshot!("stub_report_01", stdout);
+    });
+}
+
+#[test]
+fn checking_the_solution_passes_and_points_to_the_next_exercise() {
+    xtask()
+        .args(["check", "01", "--solution"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("16/16 points"))
+        .stdout(predicate::str::contains("Well done!"));
+}
+
+#[test]
+fn hints_come_one_at_a_time_and_stop_at_the_last() {
+    let _progress = PROGRESS.lock().unwrap_or_else(|e| e.into_inner());
+    let hint_number = || {
+        let output = xtask().args(["hint", "01"]).output().expect("xtask runs");
+        assert!(output.status.success(), "hint succeeds: {output:?}");
+        let stdout = String::from_utf8(output.stdout).expect("utf-8 output");
+        let number = stdout
+            .strip_prefix("Hint ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or_else(|| panic!("hint output starts with `Hint N of M`:\n{stdout}"));
+        assert!(
+            stdout.contains("of 3 for 01_race_counter"),
+            "exercise 01 has three hints:\n{stdout}"
+        );
+        number
+    };
+    // Earlier runs may have shown some hints already; from wherever it starts, each call
+    // shows the next one until the third, which then repeats.
+    let mut previous = hint_number();
+    for _ in 0..3 {
+        let next = hint_number();
+        assert_eq!(
+            next,
+            (previous + 1).min(3),
+            "hint {previous} must be followed by the next one"
+        );
+        previous = next;
+    }
+    assert_eq!(previous, 3);
+}
+
+#[test]
+fn list_shows_every_exercise_and_a_progress_bar() {
+    let _progress = PROGRESS.lock().unwrap_or_else(|e| e.into_inner());
+    xtask()
+        .arg("list")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("01_race_counter"))
+        .stdout(predicate::str::contains("A race-prone counter"))
+        .stdout(predicate::str::is_match(r"Progress: \[[#-]+\] \d+/\d+ exercises done").unwrap());
+}
+
+#[test]
+fn reset_without_confirmation_changes_nothing() {
+    xtask()
+        .args(["reset", "01"])
+        .write_stdin("n\n")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Nothing changed."));
+}
