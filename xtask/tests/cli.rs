@@ -68,13 +68,9 @@ fn every_way_of_naming_an_exercise_finds_it() {
 #[test]
 fn checking_the_stub_fails_with_a_report_that_teaches() {
     let _progress = PROGRESS.lock().unwrap_or_else(|e| e.into_inner());
-    let output = xtask().args(["check", "01"]).output().expect("xtask runs");
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "the stub must fail: {output:?}"
-    );
-    let stdout = String::from_utf8(output.stdout).expect("utf-8 output");
+    let (code, stdout) = run(&["check", "01"]);
+    assert_eq!(code, Some(1), "the stub must fail:
+{stdout}");
     assert!(
         stdout.contains("lost 1 of 4 updates"),
         "the counter's lost update is counted:\n{stdout}"
@@ -106,9 +102,8 @@ fn checking_the_solution_passes_and_points_to_the_next_exercise() {
 fn hints_come_one_at_a_time_and_stop_at_the_last() {
     let _progress = PROGRESS.lock().unwrap_or_else(|e| e.into_inner());
     let hint_number = || {
-        let output = xtask().args(["hint", "01"]).output().expect("xtask runs");
-        assert!(output.status.success(), "hint succeeds: {output:?}");
-        let stdout = String::from_utf8(output.stdout).expect("utf-8 output");
+        let (code, stdout) = run(&["hint", "01"]);
+        assert_eq!(code, Some(0), "hint succeeds:\n{stdout}");
         let number = stdout
             .strip_prefix("Hint ")
             .and_then(|rest| rest.split_whitespace().next())
