@@ -151,11 +151,6 @@ fn write_crate(
     let course = course_dependencies(workspace)?;
     let name = &exercise.meta.name;
     let src_dir = scratch_dir.join("subject").join("src");
-    // Start from an empty src/ so files a previous version of the subject had do not linger.
-    if src_dir.exists() {
-        std::fs::remove_dir_all(&src_dir)
-            .map_err(|source| Error::io("cannot clear", &src_dir, source))?;
-    }
     for (relative, text) in &subject.sources {
         write_if_changed(&src_dir.join(relative), text)?;
     }
@@ -163,6 +158,7 @@ fn write_crate(
         &src_dir.join("sync.rs"),
         &error::read_to_string(workspace.sync_shim())?,
     )?;
+    remove_stale_files(&src_dir, subject)?;
 
     let names = Names::new(name, &subject.key());
     let subject_manifest =
@@ -212,6 +208,29 @@ impl Names {
             test_package: format!("hidden_{library}-{subject_key}"),
         }
     }
+}
+
+/// Removes files a previous version of the subject had and this one does not, so a deleted
+/// module cannot linger in the scratch crate. Unchanged files keep their times, so cargo
+/// rebuilds nothing for a repeated check.
+fn remove_stale_files(dir: &Path, subject: &Subject) -> Result<()> {
+    let mut folders = vec![dir.to_owned()];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(dir).unwrap_or(&path);
+            if relative != Path::new("sync.rs") && !subject.sources.contains_key(relative) {
+                std::fs::remove_file(&path)
+                    .map_err(|source| Error::io("cannot remove stale", &path, source))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Writing only what changed keeps file times, so cargo does not rebuild an unchanged subject.
