@@ -96,8 +96,33 @@ pub struct TestMeta {
     /// The function name in the hidden test file.
     pub name: String,
     pub points: u32,
-    /// Overrides [`Limits::test_timeout_secs`] for this test.
+    /// Overrides [`Limits::test_timeout_secs`] for this test. For a timing test it bounds each
+    /// measuring process.
     pub timeout_secs: Option<f64>,
+    /// Makes this a timing test, decided by the speedup timer ([`crate::timing`]) in a release
+    /// build instead of by one ordinary run.
+    #[serde(default)]
+    pub speedup: Option<SpeedupMeta>,
+}
+
+/// How a timing test is judged: `[tests.speedup]` under its `[[tests]]` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SpeedupMeta {
+    /// The share of the machine's own speedup the learner must reach, between 0 and 1: the
+    /// threshold is `max(1.2, 1 + alpha·(S_ref − 1))`, where `S_ref` is the speedup of the
+    /// grader's reference kernel measured in the same run. Lower it for exercises with
+    /// unavoidable overhead (processes, pipes, copying).
+    pub alpha: f64,
+    /// The most workers the test times with; fewer when the machine has fewer cores.
+    #[serde(default = "SpeedupMeta::default_max_workers")]
+    pub max_workers: usize,
+}
+
+impl SpeedupMeta {
+    fn default_max_workers() -> usize {
+        4
+    }
 }
 
 /// "This test must reject it with this verdict": how the stub and every mutant declare the
@@ -205,6 +230,14 @@ impl Exercise {
         for test in &meta.tests {
             if !seen.insert(test.name.as_str()) {
                 return Err(format!("test `{}` is listed twice", test.name));
+            }
+            if let Some(speedup) = &test.speedup {
+                if !(speedup.alpha > 0.0 && speedup.alpha <= 1.0) || speedup.max_workers < 2 {
+                    return Err(format!(
+                        "test `{}`: [tests.speedup] needs 0 < alpha <= 1 and max_workers >= 2",
+                        test.name
+                    ));
+                }
             }
             if test.points == 0 {
                 return Err(format!(

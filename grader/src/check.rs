@@ -136,6 +136,8 @@ fn grade(
         }
     };
     let listed = list_tests(&binary)?;
+    // Timing tests run in a release build, made only when one of them is about to run.
+    let mut release = None;
     let mut tests = Vec::new();
     for test in &exercise.meta.tests {
         if !options.only.is_empty() && !options.only.contains(&test.name) {
@@ -150,6 +152,29 @@ fn grade(
                 ),
             ));
         }
+        if let Some(speedup) = &test.speedup {
+            if release.is_none() {
+                match scratch::build(
+                    workspace,
+                    exercise,
+                    subject,
+                    Profile::Release,
+                    options.color,
+                )? {
+                    Ok(built) => release = Some(built),
+                    Err(failure) => {
+                        return Ok(Outcome::BuildFailed {
+                            errors: failure.errors,
+                        })
+                    }
+                }
+            }
+            let release = release.as_ref().expect("built just above");
+            tests.push(crate::timing::run_speedup_test(
+                workspace, exercise, subject, release, &test.name, speedup,
+            )?);
+            continue;
+        }
         tests.push(run_test(workspace, exercise, subject, &binary, &test.name)?);
     }
     Ok(Outcome::Graded { tests })
@@ -163,23 +188,8 @@ pub fn run_test(
     binary: &TestBinary,
     test_name: &str,
 ) -> Result<TestResult> {
-    let timeout = exercise.timeout_of(test_name);
-    let request = RunRequest {
-        executable: binary.executable.clone(),
-        test_name: test_name.to_owned(),
-        timeout,
-        memory_mib: exercise.meta.limits.memory_mib,
-        sandbox_dir: workspace.sandbox_dir(),
-        extra_args: Vec::new(),
-    };
-    let run = runner::run(&request)?;
-    let context = verdict::Context {
-        tests_file: &exercise.tests_file(),
-        display_dir: &subject.display_dir,
-        timeout,
-        memory_mib: exercise.meta.limits.memory_mib,
-    };
-    let verdict = verdict::decide(&run, &context);
+    let (run, verdict) =
+        run_and_decide(workspace, exercise, subject, binary, test_name, Vec::new())?;
     let max_points = exercise.points_of(test_name);
     let output = if verdict.is_pass() {
         String::new()
@@ -197,6 +207,45 @@ pub fn run_test(
         output,
         notes: run.report.map(|report| report.notes).unwrap_or_default(),
     })
+}
+
+/// Runs one process of a hidden test, with `extra_args` after `--run NAME`, and decides its
+/// verdict, counting objects it left in `/dev/shm` as a leak.
+pub(crate) fn run_and_decide(
+    workspace: &Workspace,
+    exercise: &Exercise,
+    subject: &Subject,
+    binary: &TestBinary,
+    test_name: &str,
+    extra_args: Vec<String>,
+) -> Result<(runner::RawRun, Verdict)> {
+    let timeout = exercise.timeout_of(test_name);
+    let request = RunRequest {
+        executable: binary.executable.clone(),
+        test_name: test_name.to_owned(),
+        timeout,
+        memory_mib: exercise.meta.limits.memory_mib,
+        sandbox_dir: workspace.sandbox_dir(),
+        extra_args,
+    };
+    let run = runner::run(&request)?;
+    let context = verdict::Context {
+        tests_file: &exercise.tests_file(),
+        display_dir: &subject.display_dir,
+        timeout,
+        memory_mib: exercise.meta.limits.memory_mib,
+    };
+    let mut verdict = verdict::decide(&run, &context);
+    if verdict.is_pass() && !run.new_shm_objects.is_empty() {
+        verdict = Verdict::Leak {
+            message: format!(
+                "{} appeared in /dev/shm during the test and was never removed: a shared-memory \
+                 object outlives every process that used it until someone calls shm_unlink",
+                run.new_shm_objects.join(", ")
+            ),
+        };
+    }
+    Ok((run, verdict))
 }
 
 /// The test names the binary defines, from `--list`.

@@ -29,6 +29,7 @@ pub mod progress;
 pub mod runner;
 pub mod scratch;
 pub mod subject;
+pub mod timing;
 pub mod verdict;
 pub mod verify;
 pub mod workspace;

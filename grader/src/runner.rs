@@ -63,6 +63,9 @@ pub struct RawRun {
     pub elapsed: Duration,
     /// Processes of the test's group still alive after it exited (they were killed).
     pub leftovers: Vec<String>,
+    /// Objects that appeared in `/dev/shm` while the test ran and were still there after it.
+    /// A grader running elsewhere on the machine at the same time could add some too.
+    pub new_shm_objects: Vec<String>,
 }
 
 /// How the test process ended.
@@ -194,6 +197,7 @@ pub fn run(request: &RunRequest) -> Result<RawRun> {
         command.pre_exec(move || prepare_child(write_fd, memory_bytes));
     }
 
+    let shm_before = shm_objects();
     let started = Instant::now();
     let mut child = spawn_own(&mut command).map_err(|source| {
         Error::new(
@@ -231,7 +235,24 @@ pub fn run(request: &RunRequest) -> Result<RawRun> {
         stderr: watched.stderr,
         elapsed: watched.elapsed,
         leftovers: watched.leftovers,
+        new_shm_objects: shm_objects()
+            .into_iter()
+            .filter(|name| !shm_before.contains(name))
+            .map(|name| format!("/dev/shm/{name}"))
+            .collect(),
     })
+}
+
+/// The names in `/dev/shm`, where `shm_open` and POSIX semaphores keep their objects.
+fn shm_objects() -> HashSet<String> {
+    std::fs::read_dir("/dev/shm")
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn prepare_child(report_fd: i32, memory_bytes: u64) -> std::io::Result<()> {

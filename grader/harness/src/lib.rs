@@ -20,6 +20,7 @@
 pub mod model;
 mod protocol;
 mod run;
+pub mod timing;
 
 pub use protocol::{PanicRecord, Report, ReportOutcome, RESULT_FD};
 pub use run::{main, note};

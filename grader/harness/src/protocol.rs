@@ -19,6 +19,9 @@ pub struct Report {
     /// a measured speedup, a throughput comparison.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// What a timing test measured, when the grader's speedup timer started it.
+    #[serde(default)]
+    pub speedup: Option<crate::timing::SpeedupSamples>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

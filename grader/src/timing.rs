@@ -1,0 +1,467 @@
+//! The speedup timer: does the learner's parallel code really run faster, on this machine, now?
+//!
+//! A fixed threshold cannot be decided on a noisy two-core machine, so every decision is
+//! calibrated in the same run. The hidden test binary, built in release mode, measures
+//! interleaved rounds of {learner 1 worker, learner `p` workers, reference kernel 1, reference
+//! kernel `p`} (see `harness::timing`). From the fastest run of each kind:
+//!
+//! - `S = min(T1) / min(Tp)` is the learner's speedup;
+//! - `S_ref` is the same ratio for the grader's embarrassingly parallel kernel: what the
+//!   machine can give right now;
+//! - `τ = max(1.2, 1 + α·(S_ref − 1))` is the speedup expected, with `α` from the exercise's
+//!   metadata (how much of the machine's parallelism the exercise can reasonably reach).
+//!
+//! The minimum of several runs is used because noise only ever makes a run slower. One
+//! measuring process is an *attempt*, and the decision follows these rules:
+//!
+//! - `p == 1`: nothing to measure, `inconclusive (1 core)`.
+//! - An attempt whose `S_ref` is below [`busy_below`] ran on a busy machine: wait (longer each
+//!   time) and try again. When every attempt was busy, the verdict is `inconclusive (machine
+//!   busy)`: a correct solution is never failed for someone else's load.
+//! - An attempt with `S ≥ τ` passes.
+//! - It fails only after [`FAILS_NEEDED`] conclusive attempts below `τ`.
+//!
+//! Timing never stands alone: each timing exercise also has structural tests that do not depend
+//! on the clock (which processes did the work, and that the parent did none), so a serial
+//! solution fails even when the timer can only say `inconclusive`.
+
+use std::time::Duration;
+
+use harness::timing::{Sample, SpeedupSamples};
+use serde::Serialize;
+
+use crate::catalog::{Exercise, SpeedupMeta};
+use crate::check::{self, TestResult};
+use crate::scratch::{self, TestBinary};
+use crate::subject::Subject;
+use crate::verdict::Verdict;
+use crate::workspace::Workspace;
+use crate::Result;
+
+/// The floor of the threshold: below a 1.2× speedup nobody can tell parallel code from noise.
+pub const MIN_THRESHOLD: f64 = 1.2;
+/// Measuring processes started at most for one decision.
+pub const MAX_ATTEMPTS: usize = 4;
+/// Conclusive attempts below the threshold needed to fail.
+pub const FAILS_NEEDED: usize = 2;
+/// Interleaved rounds in one measuring process.
+pub const ROUNDS_PER_ATTEMPT: usize = 3;
+/// The first wait after a busy attempt; each later wait doubles it.
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+
+/// The reference speedup below which the machine counts as busy: half of the ideal gain.
+/// On two cores a reference below 1.5× means something else holds one of them.
+pub fn busy_below(workers: usize) -> f64 {
+    1.0 + 0.5 * (workers as f64 - 1.0)
+}
+
+/// The speedup expected of the learner: `τ = max(1.2, 1 + α·(S_ref − 1))`.
+pub fn threshold(alpha: f64, reference_speedup: f64) -> f64 {
+    (1.0 + alpha * (reference_speedup - 1.0)).max(MIN_THRESHOLD)
+}
+
+/// What one attempt measured, reduced to the numbers a learner is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Measurement {
+    /// `p`: the workers of the parallel runs.
+    pub workers: usize,
+    /// `S`, the learner's speedup.
+    pub speedup: f64,
+    /// `S_ref`, the reference kernel's speedup.
+    pub reference_speedup: f64,
+    /// `τ`, the speedup expected.
+    pub threshold: f64,
+    /// CPU time over wall time of the learner's fastest parallel run: about `p` when every
+    /// worker computed the whole time, about 1 when one did all the work.
+    pub cpu_per_wall: f64,
+    /// How much slower than the fastest the typical run of a kind was, as a fraction (0.05 is
+    /// 5%), worst over the four kinds: the noise of this attempt.
+    pub spread: f64,
+    /// The learner's fastest serial run, in milliseconds.
+    pub serial_ms: f64,
+}
+
+impl Measurement {
+    /// Reduces one attempt's samples; `None` when there were no rounds.
+    pub fn from_samples(samples: &SpeedupSamples, alpha: f64) -> Option<Measurement> {
+        let kinds: [Vec<Sample>; 4] = [
+            samples.rounds.iter().map(|r| r.learner_serial).collect(),
+            samples.rounds.iter().map(|r| r.learner_parallel).collect(),
+            samples.rounds.iter().map(|r| r.reference_serial).collect(),
+            samples
+                .rounds
+                .iter()
+                .map(|r| r.reference_parallel)
+                .collect(),
+        ];
+        let fastest: Vec<Sample> = kinds
+            .iter()
+            .map(|kind| kind.iter().copied().min_by_key(|s| s.wall_ns))
+            .collect::<Option<_>>()?;
+        let ratio = |a: u64, b: u64| a as f64 / (b.max(1)) as f64;
+        let speedup = ratio(fastest[0].wall_ns, fastest[1].wall_ns);
+        let reference_speedup = ratio(fastest[2].wall_ns, fastest[3].wall_ns);
+        let spread = kinds
+            .iter()
+            .zip(&fastest)
+            .map(|(kind, best)| ratio(median_wall(kind), best.wall_ns) - 1.0)
+            .fold(0.0, f64::max);
+        Some(Measurement {
+            workers: samples.workers,
+            speedup,
+            reference_speedup,
+            threshold: threshold(alpha, reference_speedup),
+            cpu_per_wall: ratio(fastest[1].cpu_ns, fastest[1].wall_ns),
+            spread,
+            serial_ms: fastest[0].wall_ns as f64 / 1e6,
+        })
+    }
+
+    pub fn busy(&self) -> bool {
+        self.reference_speedup < busy_below(self.workers)
+    }
+
+    pub fn fast_enough(&self) -> bool {
+        self.speedup >= self.threshold
+    }
+
+    /// The measurement in one sentence a learner understands.
+    pub fn sentence(&self) -> String {
+        format!(
+            "your code ran {:.2}× faster with {} workers than with 1; this machine can give {:.2}× \
+             right now; at least {:.2}× is expected. With {} workers it used {:.2} s of CPU per \
+             second of wall time; runs varied by {:.0}% (1 worker: {:.0} ms)",
+            self.speedup,
+            self.workers,
+            self.reference_speedup,
+            self.threshold,
+            self.workers,
+            self.cpu_per_wall,
+            self.spread * 100.0,
+            self.serial_ms
+        )
+    }
+}
+
+fn median_wall(samples: &[Sample]) -> u64 {
+    let mut walls: Vec<u64> = samples.iter().map(|s| s.wall_ns).collect();
+    walls.sort_unstable();
+    walls[walls.len() / 2]
+}
+
+/// What one measuring process gave.
+#[derive(Debug, Clone)]
+pub enum Attempt {
+    /// It finished and measured.
+    Measured(Measurement),
+    /// It did not get as far as measuring: the code panicked, failed an assertion, timed
+    /// out, crashed or leaked. That verdict stands, whatever the clock says.
+    Failed(Verdict),
+}
+
+/// The timer's decision and the lines the learner reads with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub notes: Vec<String>,
+}
+
+/// Decides from attempts, asking `attempt` for one more while undecided and calling `wait`
+/// between a busy attempt and the next. Kept free of processes and clocks so the rules can be
+/// tested with made-up numbers.
+pub fn decide(
+    workers: usize,
+    mut attempt: impl FnMut() -> Result<Attempt>,
+    mut wait: impl FnMut(Duration),
+) -> Result<Decision> {
+    if workers < 2 {
+        return Ok(Decision {
+            verdict: Verdict::Inconclusive {
+                reason: "1 core: this machine (or its CPU quota) offers one core, so no speedup \
+                         can be measured; the structural tests still check your workers"
+                    .into(),
+            },
+            notes: Vec::new(),
+        });
+    }
+    let mut notes = Vec::new();
+    let mut below = Vec::new();
+    let mut backoff = FIRST_BACKOFF;
+    for number in 1..=MAX_ATTEMPTS {
+        let measurement = match attempt()? {
+            Attempt::Failed(verdict) => return Ok(Decision { verdict, notes }),
+            Attempt::Measured(measurement) => measurement,
+        };
+        if measurement.fast_enough() {
+            notes.push(measurement.sentence());
+            return Ok(Decision {
+                verdict: Verdict::Pass,
+                notes,
+            });
+        }
+        if measurement.busy() {
+            notes.push(format!(
+                "attempt {number}: the machine was busy (the reference reached only {:.2}× of \
+                 the {:.2}× needed to judge); waiting {:.1} s",
+                measurement.reference_speedup,
+                busy_below(workers),
+                backoff.as_secs_f64()
+            ));
+            if number < MAX_ATTEMPTS {
+                wait(backoff);
+                backoff *= 2;
+            }
+            continue;
+        }
+        below.push(measurement);
+        if below.len() >= FAILS_NEEDED {
+            let worst = below
+                .iter()
+                .copied()
+                .max_by(|a, b| a.speedup.total_cmp(&b.speedup))
+                .expect("at least one attempt was below the threshold");
+            return Ok(Decision {
+                verdict: Verdict::Fail {
+                    message: format!(
+                        "too slow in {} of {} measurements: {}. The parallel runs are not \
+                         faster, so the workers are not computing at the same time: check \
+                         that tasks go to every worker and that results are collected while \
+                         the workers run, not one after another",
+                        below.len(),
+                        number,
+                        worst.sentence()
+                    ),
+                    replay: None,
+                },
+                notes,
+            });
+        }
+    }
+    Ok(Decision {
+        verdict: Verdict::Inconclusive {
+            reason: format!(
+                "machine busy: in {MAX_ATTEMPTS} attempts the grader's own reference kernel never \
+                 reached {:.2}× with {workers} workers, so your speedup could not be judged; \
+                 close other programs and check again",
+                busy_below(workers)
+            ),
+        },
+        notes,
+    })
+}
+
+/// The workers to time with: the cores this process may use, capped by the exercise.
+pub fn workers_for(speedup: &SpeedupMeta) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.min(speedup.max_workers).max(1)
+}
+
+/// Runs a timing test of a release-built hidden test binary and decides its verdict.
+pub fn run_speedup_test(
+    workspace: &Workspace,
+    exercise: &Exercise,
+    subject: &Subject,
+    binary: &TestBinary,
+    test_name: &str,
+    speedup: &SpeedupMeta,
+) -> Result<TestResult> {
+    let workers = workers_for(speedup);
+    let started = std::time::Instant::now();
+    let mut output = String::new();
+    let mut run_notes = Vec::new();
+    let decision = decide(
+        workers,
+        || {
+            let extra_args = vec![
+                "--speedup-workers".into(),
+                workers.to_string(),
+                "--speedup-rounds".into(),
+                ROUNDS_PER_ATTEMPT.to_string(),
+            ];
+            let (run, verdict) =
+                check::run_and_decide(workspace, exercise, subject, binary, test_name, extra_args)?;
+            if let Some(report) = &run.report {
+                run_notes.clone_from(&report.notes);
+            }
+            let samples = run.report.as_ref().and_then(|r| r.speedup.as_ref());
+            let measured = samples.and_then(|s| Measurement::from_samples(s, speedup.alpha));
+            match (verdict, measured) {
+                (Verdict::Pass, Some(measurement)) => Ok(Attempt::Measured(measurement)),
+                (Verdict::Pass, None) => Ok(Attempt::Failed(Verdict::Fail {
+                    message: format!(
+                        "`{test_name}` is a timing test but measured nothing: it must call \
+                         harness::timing::measure_speedup"
+                    ),
+                    replay: None,
+                })),
+                (verdict, _) => {
+                    output = run.stdout.text() + &run.stderr.text();
+                    Ok(Attempt::Failed(verdict))
+                }
+            }
+        },
+        std::thread::sleep,
+    )?;
+    let max_points = exercise.points_of(test_name);
+    let passed = decision.verdict.is_pass();
+    let mut notes = run_notes;
+    notes.extend(decision.notes);
+    Ok(TestResult {
+        name: test_name.to_owned(),
+        points: if passed { max_points } else { 0 },
+        max_points,
+        verdict: decision.verdict,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        output: scratch::map_scratch_paths(&output, &subject.display_dir),
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harness::timing::Round;
+
+    /// Samples of runs that took these many milliseconds, `rounds` times over, with CPU time
+    /// equal to wall time times `cpu_factor` for the learner's parallel run.
+    fn samples(
+        workers: usize,
+        times_ms: [u64; 4],
+        cpu_factor: f64,
+        rounds: usize,
+    ) -> SpeedupSamples {
+        let sample = |ms: u64, cpu: f64| Sample {
+            wall_ns: ms * 1_000_000,
+            cpu_ns: (ms as f64 * cpu * 1e6) as u64,
+        };
+        SpeedupSamples {
+            workers,
+            rounds: (0..rounds)
+                .map(|round| Round {
+                    // Later rounds are slower, as if noise crept in; the minimum ignores it.
+                    learner_serial: sample(times_ms[0] + round as u64 * 7, 1.0),
+                    learner_parallel: sample(times_ms[1] + round as u64 * 7, cpu_factor),
+                    reference_serial: sample(times_ms[2] + round as u64 * 7, 1.0),
+                    reference_parallel: sample(times_ms[3] + round as u64 * 7, 2.0),
+                })
+                .collect(),
+        }
+    }
+
+    fn measured(times_ms: [u64; 4]) -> Attempt {
+        let samples = samples(2, times_ms, 1.9, ROUNDS_PER_ATTEMPT);
+        Attempt::Measured(Measurement::from_samples(&samples, 0.5).expect("has rounds"))
+    }
+
+    fn decide_from(attempts: Vec<Attempt>) -> (Decision, usize, Vec<Duration>) {
+        let mut attempts = attempts.into_iter();
+        let mut used = 0;
+        let mut waits = Vec::new();
+        let decision = decide(
+            2,
+            || {
+                used += 1;
+                Ok(attempts
+                    .next()
+                    .expect("the timer asked for more attempts than expected"))
+            },
+            |wait| waits.push(wait),
+        )
+        .expect("made-up attempts never fail to run");
+        (decision, used, waits)
+    }
+
+    #[test]
+    fn threshold_scales_with_the_machine_and_has_a_floor() {
+        assert!((threshold(0.5, 2.0) - 1.5).abs() < 1e-9);
+        assert_eq!(threshold(0.5, 1.1), MIN_THRESHOLD);
+        assert_eq!(busy_below(2), 1.5);
+        assert_eq!(busy_below(4), 2.5);
+    }
+
+    #[test]
+    fn measurement_uses_the_fastest_run_of_each_kind() {
+        let measurement = Measurement::from_samples(&samples(2, [200, 110, 200, 100], 1.8, 3), 0.5)
+            .expect("has rounds");
+        assert!((measurement.speedup - 200.0 / 110.0).abs() < 1e-9);
+        assert!((measurement.reference_speedup - 2.0).abs() < 1e-9);
+        assert!((measurement.cpu_per_wall - 1.8).abs() < 1e-6);
+        assert!((measurement.threshold - 1.5).abs() < 1e-9);
+        assert!(
+            measurement.spread > 0.0,
+            "later rounds were slower, so the spread is positive"
+        );
+        let sentence = measurement.sentence();
+        assert!(
+            sentence.contains("1.82× faster with 2 workers") && sentence.contains("at least 1.50×"),
+            "{sentence}"
+        );
+    }
+
+    #[test]
+    fn a_parallel_solution_passes_at_the_first_attempt() {
+        let (decision, used, waits) = decide_from(vec![measured([200, 110, 200, 102])]);
+        assert_eq!(decision.verdict, Verdict::Pass);
+        assert_eq!((used, waits.len()), (1, 0));
+        assert_eq!(decision.notes.len(), 1, "a pass shows its speedup sentence");
+    }
+
+    #[test]
+    fn a_serial_solution_fails_only_after_two_conclusive_attempts() {
+        let serial = || measured([200, 198, 200, 102]);
+        let (decision, used, _) = decide_from(vec![serial(), serial()]);
+        assert_eq!(decision.verdict.label(), "fail");
+        assert_eq!(used, FAILS_NEEDED);
+    }
+
+    #[test]
+    fn a_busy_machine_backs_off_and_ends_inconclusive_never_failed() {
+        let busy = || measured([200, 190, 200, 180]);
+        let (decision, used, waits) = decide_from((0..MAX_ATTEMPTS).map(|_| busy()).collect());
+        assert_eq!(decision.verdict.label(), "inconclusive");
+        assert_eq!(used, MAX_ATTEMPTS);
+        assert_eq!(
+            waits,
+            vec![FIRST_BACKOFF, FIRST_BACKOFF * 2, FIRST_BACKOFF * 4]
+        );
+    }
+
+    #[test]
+    fn one_slow_attempt_among_busy_ones_is_not_enough_to_fail() {
+        let busy = || measured([200, 190, 200, 180]);
+        let slow = measured([200, 198, 200, 102]);
+        let (decision, ..) = decide_from(vec![slow, busy(), busy(), busy()]);
+        assert_eq!(decision.verdict.label(), "inconclusive");
+    }
+
+    #[test]
+    fn a_busy_attempt_then_a_quiet_fast_one_passes() {
+        let (decision, used, waits) = decide_from(vec![
+            measured([200, 190, 200, 180]),
+            measured([200, 105, 200, 101]),
+        ]);
+        assert_eq!(decision.verdict, Verdict::Pass);
+        assert_eq!((used, waits.len()), (2, 1));
+    }
+
+    #[test]
+    fn a_failed_run_keeps_its_own_verdict() {
+        let crash = Attempt::Failed(Verdict::Crash {
+            cause: "killed".into(),
+        });
+        let (decision, used, _) = decide_from(vec![crash]);
+        assert_eq!(decision.verdict.label(), "crash");
+        assert_eq!(used, 1);
+    }
+
+    #[test]
+    fn one_core_is_inconclusive_without_measuring() {
+        let decision = decide(1, || panic!("nothing is measured on one core"), |_| {})
+            .expect("deciding without attempts cannot fail");
+        assert!(
+            matches!(&decision.verdict, Verdict::Inconclusive { reason } if reason.starts_with("1 core")),
+            "{:?}",
+            decision.verdict
+        );
+    }
+}
