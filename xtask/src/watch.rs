@@ -92,25 +92,35 @@ impl Flags {
             let _ = sender.send(Trigger::Quit);
         });
 
+        let fingerprint = || {
+            Subject::exercise(&workspace, &exercise)
+                .map(|s| s.fingerprint())
+                .ok()
+        };
         loop {
+            let checked = fingerprint();
             let verdict = crate::check::Flags::for_exercise(&exercise.dir_name).run()?;
+            let mark = if matches!(verdict, crate::Verdict::Passed) {
+                "✓"
+            } else {
+                "…"
+            };
             anstream::println!(
-                "\n{} Watching {} · save to re-check · Enter re-checks now · q quits",
-                if matches!(verdict, crate::Verdict::Passed) {
-                    "✓"
-                } else {
-                    "…"
-                },
+                "\n{mark} Watching {} · save to re-check · Enter re-checks now · q quits",
                 src.display()
             );
-            match triggers.recv() {
-                Ok(Trigger::Saved | Trigger::Enter) => {
-                    // Drain the rest of a burst so one save is one check.
-                    while triggers.try_recv().is_ok() {}
-                    anstream::print!("\x1b[2J\x1b[H");
+            loop {
+                match triggers.recv() {
+                    // File events also report reads (the grader's own, an editor's), and
+                    // editors rewrite files unchanged; only new contents earn a check.
+                    Ok(Trigger::Saved) if fingerprint() == checked => continue,
+                    Ok(Trigger::Saved | Trigger::Enter) => break,
+                    Ok(Trigger::Quit) | Err(_) => return Ok(verdict),
                 }
-                Ok(Trigger::Quit) | Err(_) => return Ok(verdict),
             }
+            // Drain the rest of a burst so one save is one check.
+            while triggers.try_recv().is_ok() {}
+            anstream::print!("\x1b[2J\x1b[H");
         }
     }
 }
