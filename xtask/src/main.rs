@@ -6,6 +6,7 @@
 //! itself could not run (bad arguments, a broken checkout, a missing tool).
 
 mod check;
+mod grade;
 mod hint;
 mod list;
 mod render;
@@ -44,6 +45,8 @@ enum Command {
     Reset(reset::Flags),
     /// Maintainers: prove solutions pass, stubs fail and every mutant is caught
     Verify(verify::Flags),
+    /// Instructors: grade every exercise of a checkout, a submission or a roster, with points
+    Grade(grade::Flags),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Watch(flags) => flags.run(),
         Command::Reset(flags) => flags.run(),
         Command::Verify(flags) => flags.run(),
+        Command::Grade(flags) => flags.run(),
     };
     // Whatever a test left behind and escaped its process group ends with the grader.
     grader::runner::reap_strays();
