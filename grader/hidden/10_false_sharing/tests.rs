@@ -1,0 +1,172 @@
+//! Hidden tests of exercise 10: PerThreadCounters and count_per_thread.
+//!
+//! The layout is checked from the slots' addresses, which needs no clock. The timed test uses
+//! the course's speedup timer (harness::timing): with the total number of increments fixed,
+//! one thread against `p` threads on the learner's counters, calibrated against the grader's
+//! reference kernel in the same run, so a machine that cannot show a speedup (one core, busy,
+//! two virtual CPUs on one physical core) gives `inconclusive`, never `fail`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+
+/// The cache-line size the layout test holds slots to. Lines are 64 bytes on every machine
+/// this course runs on; `CachePadded` uses 128 on x86-64, which also satisfies this.
+const CACHE_LINE: usize = 64;
+
+fn slot_address(counters: &false_sharing::PerThreadCounters, index: usize) -> usize {
+    std::ptr::from_ref(counters.slot(index)) as usize
+}
+
+fn slots_sit_in_separate_cache_lines() {
+    const SLOTS: usize = 4;
+    let counters = false_sharing::PerThreadCounters::new(SLOTS);
+    let addresses: Vec<usize> = (0..SLOTS)
+        .map(|index| slot_address(&counters, index))
+        .collect();
+    for first in 0..SLOTS {
+        for second in first + 1..SLOTS {
+            let (a, b) = (addresses[first], addresses[second]);
+            assert!(
+                a / CACHE_LINE != b / CACHE_LINE,
+                "slots {first} and {second} are {} bytes apart, in the same {CACHE_LINE}-byte \
+                 cache line (addresses {a:#x} and {b:#x}): two threads writing them take the \
+                 line from each other on every increment. Give every slot a line of its own, \
+                 for example with crossbeam_utils::CachePadded",
+                a.abs_diff(b)
+            );
+        }
+    }
+    let spacing = addresses[1].abs_diff(addresses[0]);
+    harness::note(format!("your slots are {spacing} bytes apart"));
+}
+
+fn new_makes_zeroed_slots() {
+    for slots in [0, 1, 5] {
+        let counters = false_sharing::PerThreadCounters::new(slots);
+        assert!(
+            counters.len() == slots,
+            "PerThreadCounters::new({slots}).len() is {}: new(n) must make exactly n slots",
+            counters.len()
+        );
+        assert!(
+            counters.is_empty() == (slots == 0),
+            "PerThreadCounters::new({slots}).is_empty() is {}",
+            counters.is_empty()
+        );
+        for index in 0..slots {
+            let value = counters.slot(index).load(Ordering::Relaxed);
+            assert!(
+                value == 0,
+                "slot {index} of a new PerThreadCounters holds {value}, not 0"
+            );
+        }
+        assert!(
+            counters.total() == 0,
+            "a new PerThreadCounters has a total of {}, not 0",
+            counters.total()
+        );
+    }
+}
+
+fn each_thread_counts_in_its_own_slot() {
+    const SLOTS: usize = 3;
+    const PER_THREAD: u64 = 10_000;
+    let counters = false_sharing::PerThreadCounters::new(SLOTS);
+    false_sharing::count_per_thread(&counters, PER_THREAD);
+    let values: Vec<u64> = (0..SLOTS)
+        .map(|index| counters.slot(index).load(Ordering::Relaxed))
+        .collect();
+    for (index, value) in values.iter().enumerate() {
+        assert!(
+            *value == PER_THREAD,
+            "after count_per_thread with {PER_THREAD} increments per thread the slots hold \
+             {values:?}: slot {index} holds {value}. Thread i must add to slot i only, so that \
+             no two threads ever write the same counter"
+        );
+    }
+}
+
+fn total_adds_every_slot() {
+    let counters = false_sharing::PerThreadCounters::new(4);
+    for (index, value) in [3u64, 5, 7, 11].into_iter().enumerate() {
+        counters.slot(index).store(value, Ordering::Relaxed);
+    }
+    let total = counters.total();
+    assert!(
+        total == 26,
+        "the slots hold 3, 5, 7 and 11, but total() is {total}, not 26: total must add every slot"
+    );
+}
+
+/// Times one thread per slot, each adding 1 to its own slot `per_thread` times.
+fn time_threads_on(slots: [&AtomicU64; 2], per_thread: u64) -> Duration {
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for slot in slots {
+            scope.spawn(move || {
+                for _ in 0..per_thread {
+                    slot.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    started.elapsed()
+}
+
+/// Two counters side by side at the start of one cache line, whatever the stack looks like.
+#[repr(align(128))]
+struct OneLine([AtomicU64; 2]);
+
+/// Measures, in the same run, the grader's own adjacent and padded counters, and tells the
+/// learner what this hardware makes of false sharing.
+fn note_what_this_machine_makes_of_false_sharing() {
+    const PER_THREAD: u64 = 5_000_000;
+    let adjacent = OneLine([AtomicU64::new(0), AtomicU64::new(0)]);
+    let padded = [
+        CachePadded::new(AtomicU64::new(0)),
+        CachePadded::new(AtomicU64::new(0)),
+    ];
+    // The fastest of three runs of each: noise only ever makes a run slower.
+    let fastest = |slots: [&AtomicU64; 2]| {
+        (0..3)
+            .map(|_| time_threads_on(slots, PER_THREAD))
+            .min()
+            .expect("three runs")
+    };
+    let adjacent_time = fastest([&adjacent.0[0], &adjacent.0[1]]);
+    let padded_time = fastest([&padded[0], &padded[1]]);
+    harness::note(format!(
+        "on this machine 2 threads × {PER_THREAD} increments took {} ms on adjacent counters and \
+         {} ms on padded ones: false sharing costs a factor of {:.1} here",
+        adjacent_time.as_millis(),
+        padded_time.as_millis(),
+        adjacent_time.as_secs_f64() / padded_time.as_secs_f64().max(1e-9)
+    ));
+}
+
+fn padded_counters_let_threads_scale() {
+    // About 200 ms for one thread in a release build on a quiet machine: the timer wants 100
+    // to 300 ms.
+    const INCREMENTS: u64 = 30_000_000;
+    note_what_this_machine_makes_of_false_sharing();
+    harness::timing::measure_speedup(|workers| {
+        let counters = false_sharing::PerThreadCounters::new(workers);
+        let per_thread = INCREMENTS / workers as u64;
+        false_sharing::count_per_thread(&counters, per_thread);
+        let total = counters.total();
+        assert!(
+            total == per_thread * workers as u64,
+            "{workers} threads × {per_thread} increments left a total of {total}"
+        );
+    });
+}
+
+harness::hidden_tests![
+    slots_sit_in_separate_cache_lines,
+    new_makes_zeroed_slots,
+    each_thread_counts_in_its_own_slot,
+    total_adds_every_slot,
+    padded_counters_let_threads_scale,
+];
