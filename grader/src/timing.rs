@@ -18,7 +18,9 @@
 //! - An attempt whose `S_ref` is below [`busy_below`] ran on a busy machine: wait (longer each
 //!   time) and try again. When every attempt was busy, the verdict is `inconclusive (machine
 //!   busy)`: a correct solution is never failed for someone else's load.
-//! - An attempt with `S ≥ τ` passes.
+//! - An attempt on a quiet machine with `S ≥ τ` passes. A busy attempt never passes, however
+//!   fast the learner's runs look: under load the serial runs can be slowed more than the
+//!   parallel ones by chance, and a serial solution must never pass that way.
 //! - It fails only after [`FAILS_NEEDED`] conclusive attempts below `τ`.
 //!
 //! Timing never stands alone: each timing exercise also has structural tests that do not depend
@@ -192,26 +194,26 @@ pub fn decide(
             Attempt::Failed(verdict) => return Ok(Decision { verdict, notes }),
             Attempt::Measured(measurement) => measurement,
         };
-        if measurement.fast_enough() {
-            notes.push(measurement.sentence());
-            return Ok(Decision {
-                verdict: Verdict::Pass,
-                notes,
-            });
-        }
         if measurement.busy() {
             notes.push(format!(
                 "attempt {number}: the machine was busy (the reference reached only {:.2}× of \
-                 the {:.2}× needed to judge); waiting {:.1} s",
+                 the {:.2}× needed to judge; your code {:.2}×)",
                 measurement.reference_speedup,
                 busy_below(workers),
-                backoff.as_secs_f64()
+                measurement.speedup
             ));
             if number < MAX_ATTEMPTS {
                 wait(backoff);
                 backoff *= 2;
             }
             continue;
+        }
+        if measurement.fast_enough() {
+            notes.push(measurement.sentence());
+            return Ok(Decision {
+                verdict: Verdict::Pass,
+                notes,
+            });
         }
         below.push(measurement);
         if below.len() >= FAILS_NEEDED {
@@ -442,6 +444,14 @@ mod tests {
         ]);
         assert_eq!(decision.verdict, Verdict::Pass);
         assert_eq!((used, waits.len()), (2, 1));
+    }
+
+    #[test]
+    fn a_fast_looking_attempt_on_a_busy_machine_is_not_a_pass() {
+        let lucky_on_busy = || measured([200, 140, 200, 190]);
+        let (decision, used, _) = decide_from((0..MAX_ATTEMPTS).map(|_| lucky_on_busy()).collect());
+        assert_eq!(decision.verdict.label(), "inconclusive");
+        assert_eq!(used, MAX_ATTEMPTS);
     }
 
     #[test]

@@ -24,7 +24,7 @@ mod run;
 pub mod timing;
 
 pub use protocol::{PanicRecord, Report, ReportOutcome, RESULT_FD};
-pub use run::{main, note};
+pub use run::{child_processes, leftover_children, main, note, ChildProcess};
 
 /// One hidden test: a name that says what behaviour it checks, and the function that checks it.
 pub struct Test {

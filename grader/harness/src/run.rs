@@ -176,11 +176,42 @@ fn record_panic(info: &PanicHookInfo<'_>) {
 }
 
 /// Child processes of this one that still exist: zombies nobody waited for, or live orphans.
-fn leftover_children() -> Option<String> {
+/// The harness checks this after every test; a test may check it earlier, where it matters.
+pub fn leftover_children() -> Option<String> {
+    let found: Vec<String> = child_processes()
+        .into_iter()
+        .map(|child| match child.zombie {
+            true => format!(
+                "process {} exited but was never waited for: a zombie",
+                child.pid
+            ),
+            false => format!(
+                "process {} was still running when the test ended: an orphan",
+                child.pid
+            ),
+        })
+        .collect();
+    (!found.is_empty()).then(|| found.join("; "))
+}
+
+/// A child process of the test process, as `/proc` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildProcess {
+    pub pid: i32,
+    /// It exited and nobody has waited for it yet.
+    pub zombie: bool,
+}
+
+/// Every process whose parent is this one, running or zombie. Hidden tests of process
+/// exercises use it to check reaping at the moment it matters, with a message of their own.
+pub fn child_processes() -> Vec<ChildProcess> {
     let me = process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
@@ -192,17 +223,12 @@ fn leftover_children() -> Option<String> {
             continue;
         };
         let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let (state, parent) = (
-            fields.first().copied(),
-            fields.get(1).and_then(|p| p.parse().ok()),
-        );
-        if parent != Some(me) {
-            continue;
+        if fields.get(1).and_then(|p| p.parse::<u32>().ok()) == Some(me) {
+            found.push(ChildProcess {
+                pid,
+                zombie: fields.first() == Some(&"Z"),
+            });
         }
-        found.push(match state {
-            Some("Z") => format!("process {pid} exited but was never waited for: a zombie"),
-            _ => format!("process {pid} was still running when the test ended: an orphan"),
-        });
     }
-    (!found.is_empty()).then(|| found.join("; "))
+    found
 }
