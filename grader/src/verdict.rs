@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::diagnosis::Diagnosis;
+use crate::diagnosis::{describe_model_deadlock, model_deadlock, Diagnosis};
 use crate::runner::{Ending, RawRun};
 use crate::scratch::map_scratch_paths;
 
@@ -162,7 +162,9 @@ fn classify_panics(
     let message = panics.first().map_or_else(
         || "the test panicked without a message".to_owned(),
         |panic| {
-            if panic.message.contains("deadlock") {
+            if let Some(threads) = model_deadlock(&panic.message, context.display_dir) {
+                describe_model_deadlock(&threads)
+            } else if panic.message.contains("deadlock") {
                 format!(
                     "the model checker found a schedule in which every thread waits for another: {}",
                     panic.message
