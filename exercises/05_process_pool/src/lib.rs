@@ -21,6 +21,7 @@ use std::io;
 
 use nix::unistd::Pid;
 
+// ANCHOR: contract
 /// The work a pool does: bytes in, bytes out. A plain function pointer, because a forked
 /// worker shares the parent's code but nothing the parent builds after the fork.
 pub type Job = fn(&[u8]) -> Vec<u8>;
@@ -40,6 +41,8 @@ pub struct ProcessPool {
     job: Job,
     workers: Vec<Worker>,
 }
+
+// ANCHOR_END: contract
 
 /// One worker process and the two pipes to it.
 #[allow(dead_code)] // TODO: remove once you use every field

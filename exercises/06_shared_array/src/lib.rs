@@ -97,6 +97,7 @@ fn chunk_range(len: usize, procs: usize, chunk: usize) -> std::ops::Range<usize>
     todo!("the bounds of one chunk")
 }
 
+// ANCHOR: parallel_apply
 /// Step 5. Forks `procs` children (at least 1, even when `procs > len`); child `k` rewrites
 /// its own chunk in place as `a[i] = f(i, a[i])` and leaves with `libc::_exit`. The parent
 /// does none of the work: it forks every child, then `waitpid`s each one, and returns
@@ -110,3 +111,4 @@ pub fn parallel_apply(
     let _ = (array, procs, f);
     todo!("fork, compute in the children, reap them all")
 }
+// ANCHOR_END: parallel_apply
