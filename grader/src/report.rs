@@ -18,6 +18,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::catalog::{Catalog, Exercise};
 use crate::check::{self, ExerciseReport, Options, Outcome};
@@ -86,6 +87,9 @@ pub enum ExerciseStatus {
 pub struct TestGrade {
     pub name: String,
     pub suite: Suite,
+    /// `max_points` for `pass`, and for `inconclusive`: a timing test that could not measure
+    /// on a busy or single-core machine must not cost a correct solution its points (the
+    /// structural checks that fail a serial solution are verdicts of their own). 0 otherwise.
     pub points: u32,
     pub max_points: u32,
     /// A verdict label (`pass`, `fail`, `panic`, `timeout:deadlock`, `crash`, `leak`, ...)
@@ -110,8 +114,9 @@ pub enum Suite {
 }
 
 impl TestGrade {
+    /// The test earned its points: it passed, or its timing was inconclusive.
     pub fn passed(&self) -> bool {
-        self.verdict == "pass"
+        self.points == self.max_points
     }
 }
 
@@ -243,7 +248,9 @@ fn from_report(
     describe: &dyn Fn(&Verdict) -> String,
 ) -> ExerciseGrade {
     let (status, message) = match &report.outcome {
-        Outcome::Graded { .. } if report.passed() => (ExerciseStatus::Passed, String::new()),
+        Outcome::Graded { tests } if tests.iter().all(|t| earns_points(&t.verdict)) => {
+            (ExerciseStatus::Passed, String::new())
+        }
         Outcome::Graded { .. } => (ExerciseStatus::Failed, String::new()),
         Outcome::Rejected { findings } => (
             ExerciseStatus::Rejected,
@@ -266,7 +273,11 @@ fn from_report(
         .map(|test| TestGrade {
             name: test.name.clone(),
             suite,
-            points: test.points,
+            points: if earns_points(&test.verdict) {
+                test.max_points
+            } else {
+                0
+            },
             max_points: test.max_points,
             verdict: test.verdict.label(),
             message: describe(&test.verdict),
@@ -275,6 +286,10 @@ fn from_report(
         })
         .collect();
     exercise_grade(exercise, status, message, tests)
+}
+
+fn earns_points(verdict: &Verdict) -> bool {
+    matches!(verdict, Verdict::Pass | Verdict::Inconclusive { .. })
 }
 
 /// The grade of `exercise` from its tests; the points are theirs, the maximum the metadata's.
@@ -491,8 +506,114 @@ pub fn to_gradescope(report: &GradeReport) -> String {
     serde_json::to_string_pretty(&results).expect("Gradescope results always serialise")
 }
 
+/// The fields of Gradescope's autograder `results.json`, as its documentation lists them.
+const GRADESCOPE_TOP_LEVEL: &[&str] = &[
+    "score",
+    "max_score",
+    "execution_time",
+    "output",
+    "output_format",
+    "test_output_format",
+    "test_name_format",
+    "visibility",
+    "stdout_visibility",
+    "extra_data",
+    "tests",
+    "leaderboard",
+];
+const GRADESCOPE_TEST: &[&str] = &[
+    "score",
+    "max_score",
+    "status",
+    "name",
+    "name_format",
+    "number",
+    "output",
+    "output_format",
+    "tags",
+    "visibility",
+    "extra_data",
+];
+const GRADESCOPE_VISIBILITY: &[&str] = &["hidden", "after_due_date", "after_published", "visible"];
+
+/// Checks a `results.json` written by anyone against Gradescope's documented fields and value sets, and that
+/// the per-test scores add up to the total. Returns the problems found.
+pub fn gradescope_problems(text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(e) => return vec![format!("not JSON: {e}")],
+    };
+    let Some(top) = value.as_object() else {
+        return vec!["the top level is not an object".into()];
+    };
+    for key in top.keys() {
+        if !GRADESCOPE_TOP_LEVEL.contains(&key.as_str()) {
+            problems.push(format!("undocumented top-level field `{key}`"));
+        }
+    }
+    for key in ["score", "max_score"] {
+        if !top.get(key).is_some_and(Value::is_number) {
+            problems.push(format!("`{key}` must be a number"));
+        }
+    }
+    for key in ["visibility", "stdout_visibility"] {
+        if let Some(v) = top.get(key) {
+            if !GRADESCOPE_VISIBILITY.contains(&v.as_str().unwrap_or("")) {
+                problems.push(format!("`{key}` is {v}, not a Gradescope visibility"));
+            }
+        }
+    }
+    let Some(tests) = top.get("tests").and_then(Value::as_array) else {
+        problems.push("`tests` must be an array".into());
+        return problems;
+    };
+    let mut sum = 0.0;
+    for (index, test) in tests.iter().enumerate() {
+        let Some(test) = test.as_object() else {
+            problems.push(format!("tests[{index}] is not an object"));
+            continue;
+        };
+        for key in test.keys() {
+            if !GRADESCOPE_TEST.contains(&key.as_str()) {
+                problems.push(format!("tests[{index}] has undocumented field `{key}`"));
+            }
+        }
+        for key in ["name", "status", "output", "visibility"] {
+            if !test.get(key).is_some_and(Value::is_string) {
+                problems.push(format!("tests[{index}].{key} must be a string"));
+            }
+        }
+        let score = test.get("score").and_then(Value::as_f64);
+        let max_score = test.get("max_score").and_then(Value::as_f64);
+        match (score, max_score) {
+            (Some(score), Some(max)) if (0.0..=max).contains(&score) => sum += score,
+            _ => problems.push(format!(
+                "tests[{index}] needs numbers 0 <= score <= max_score, got {score:?} of {max_score:?}"
+            )),
+        }
+        let status = test.get("status").and_then(Value::as_str).unwrap_or("");
+        if !["passed", "failed"].contains(&status) {
+            problems.push(format!(
+                "tests[{index}].status is `{status}`, not passed/failed"
+            ));
+        }
+        let visibility = test.get("visibility").and_then(Value::as_str).unwrap_or("");
+        if !GRADESCOPE_VISIBILITY.contains(&visibility) {
+            problems.push(format!("tests[{index}].visibility is `{visibility}`"));
+        }
+    }
+    let score = top.get("score").and_then(Value::as_f64).unwrap_or(-1.0);
+    if (score - sum).abs() > 1e-9 {
+        problems.push(format!(
+            "score {score} is not the sum of the test scores {sum}"
+        ));
+    }
+    problems
+}
+
 fn test_output(test: &TestGrade) -> String {
-    if test.passed() {
+    if test.verdict == "pass" {
         return String::new();
     }
     let mut text = format!("{}: {}", test.verdict, test.message);
@@ -573,12 +694,12 @@ pub fn to_markdown(report: &GradeReport) -> String {
             exercise
                 .tests
                 .iter()
-                .filter(|test| !test.passed())
+                .filter(|test| test.verdict != "pass")
                 .map(move |test| (exercise, test))
         })
         .collect();
     if !failing.is_empty() {
-        out.push_str("\n### Tests that did not pass\n\n");
+        out.push_str("\n### Tests that did not pass (or could not time)\n\n");
         for (exercise, test) in failing {
             out.push_str(&format!(
                 "- `{}` ({}/{}): **{}**: {}\n",

@@ -153,15 +153,12 @@ fn grade_only_01(workspace: &Workspace, submission: Submission) -> GradeReport {
     .expect("grading runs")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("creating a folder");
-    for entry in std::fs::read_dir(from).expect("listing").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("a file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copying");
-        }
+/// Copies the stub of exercise 01 (its manifest and `src/`) to `to`.
+fn copy_stub(workspace: &Workspace, to: &Path) {
+    let stub = workspace.exercises_dir().join("01_race_counter");
+    std::fs::create_dir_all(to.join("src")).expect("creating src/");
+    for file in ["Cargo.toml", "src/lib.rs", "src/sync.rs"] {
+        std::fs::copy(stub.join(file), to.join(file)).expect("copying the stub");
     }
 }
 
@@ -173,10 +170,7 @@ fn a_submissions_manifest_build_script_dependency_sync_and_tests_are_ignored() {
     let workspace = workspace();
     let dir = scratch_dir("manifest");
     let crate_dir = dir.join("exercises").join("01_race_counter");
-    copy_dir(
-        &workspace.exercises_dir().join("01_race_counter"),
-        &crate_dir,
-    );
+    copy_stub(&workspace, &crate_dir);
     let marker = dir.join("build-script-ran");
     std::fs::write(
         crate_dir.join("Cargo.toml"),
@@ -256,10 +250,7 @@ fn a_submissions_manifest_build_script_dependency_sync_and_tests_are_ignored() {
 fn a_fork_with_rewritten_hidden_tests_is_graded_by_the_canonical_ones() {
     let workspace = workspace();
     let dir = scratch_dir("fork");
-    copy_dir(
-        &workspace.exercises_dir().join("01_race_counter"),
-        &dir.join("exercises").join("01_race_counter"),
-    );
+    copy_stub(&workspace, &dir.join("exercises").join("01_race_counter"));
     let hidden = dir.join("grader/hidden/01_race_counter");
     std::fs::create_dir_all(&hidden).expect("grader/hidden/");
     std::fs::write(

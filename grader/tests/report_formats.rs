@@ -115,116 +115,10 @@ fn json_round_trips_and_names_its_schema() {
     );
 }
 
-/// The fields of Gradescope's autograder `results.json`, as its documentation lists them.
-const GRADESCOPE_TOP_LEVEL: &[&str] = &[
-    "score",
-    "max_score",
-    "execution_time",
-    "output",
-    "output_format",
-    "test_output_format",
-    "test_name_format",
-    "visibility",
-    "stdout_visibility",
-    "extra_data",
-    "tests",
-    "leaderboard",
-];
-const GRADESCOPE_TEST: &[&str] = &[
-    "score",
-    "max_score",
-    "status",
-    "name",
-    "name_format",
-    "number",
-    "output",
-    "output_format",
-    "tags",
-    "visibility",
-    "extra_data",
-];
-const GRADESCOPE_VISIBILITY: &[&str] = &["hidden", "after_due_date", "after_published", "visible"];
-
-/// Checks a `results.json` against Gradescope's documented fields and value sets, and that
-/// the per-test scores add up to the total. Returns the problems found.
-pub fn gradescope_problems(text: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    let value: Value = match serde_json::from_str(text) {
-        Ok(value) => value,
-        Err(e) => return vec![format!("not JSON: {e}")],
-    };
-    let Some(top) = value.as_object() else {
-        return vec!["the top level is not an object".into()];
-    };
-    for key in top.keys() {
-        if !GRADESCOPE_TOP_LEVEL.contains(&key.as_str()) {
-            problems.push(format!("undocumented top-level field `{key}`"));
-        }
-    }
-    for key in ["score", "max_score"] {
-        if !top.get(key).is_some_and(Value::is_number) {
-            problems.push(format!("`{key}` must be a number"));
-        }
-    }
-    for key in ["visibility", "stdout_visibility"] {
-        if let Some(v) = top.get(key) {
-            if !GRADESCOPE_VISIBILITY.contains(&v.as_str().unwrap_or("")) {
-                problems.push(format!("`{key}` is {v}, not a Gradescope visibility"));
-            }
-        }
-    }
-    let Some(tests) = top.get("tests").and_then(Value::as_array) else {
-        problems.push("`tests` must be an array".into());
-        return problems;
-    };
-    let mut sum = 0.0;
-    for (index, test) in tests.iter().enumerate() {
-        let Some(test) = test.as_object() else {
-            problems.push(format!("tests[{index}] is not an object"));
-            continue;
-        };
-        for key in test.keys() {
-            if !GRADESCOPE_TEST.contains(&key.as_str()) {
-                problems.push(format!("tests[{index}] has undocumented field `{key}`"));
-            }
-        }
-        for key in ["name", "status", "output", "visibility"] {
-            if !test.get(key).is_some_and(Value::is_string) {
-                problems.push(format!("tests[{index}].{key} must be a string"));
-            }
-        }
-        let score = test.get("score").and_then(Value::as_f64);
-        let max_score = test.get("max_score").and_then(Value::as_f64);
-        match (score, max_score) {
-            (Some(score), Some(max)) if (0.0..=max).contains(&score) => sum += score,
-            _ => problems.push(format!(
-                "tests[{index}] needs numbers 0 <= score <= max_score, got {score:?} of {max_score:?}"
-            )),
-        }
-        let status = test.get("status").and_then(Value::as_str).unwrap_or("");
-        if !["passed", "failed"].contains(&status) {
-            problems.push(format!(
-                "tests[{index}].status is `{status}`, not passed/failed"
-            ));
-        }
-        let visibility = test.get("visibility").and_then(Value::as_str).unwrap_or("");
-        if !GRADESCOPE_VISIBILITY.contains(&visibility) {
-            problems.push(format!("tests[{index}].visibility is `{visibility}`"));
-        }
-    }
-    let score = top.get("score").and_then(Value::as_f64).unwrap_or(-1.0);
-    if (score - sum).abs() > 1e-9 {
-        problems.push(format!(
-            "score {score} is not the sum of the test scores {sum}"
-        ));
-    }
-    problems
-}
-
 #[test]
 fn gradescope_results_have_exactly_the_documented_fields() {
     let text = report::to_gradescope(&sample());
-    let problems = gradescope_problems(&text);
+    let problems = report::gradescope_problems(&text);
     assert!(
         problems.is_empty(),
         "results.json breaks Gradescope's format:\n{}\n{text}",
@@ -267,7 +161,7 @@ fn gradescope_results_have_exactly_the_documented_fields() {
 fn the_gradescope_validator_catches_a_wrong_file() {
     let wrong = r#"{"score": 3, "tests": [{"name": "a", "score": 5, "max_score": 2,
         "status": "ok", "output": "", "visibility": "public", "points": 1}]}"#;
-    let problems = gradescope_problems(wrong).join("\n");
+    let problems = report::gradescope_problems(wrong).join("\n");
     for expected in [
         "score 3 is not the sum",
         "status is `ok`",

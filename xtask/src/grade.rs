@@ -253,7 +253,7 @@ fn text_report(grade: &GradeReport) -> String {
             exercise.title,
             paint_points(exercise)
         );
-        for test in exercise.tests.iter().filter(|t| !t.passed()) {
+        for test in exercise.tests.iter().filter(|t| t.verdict != "pass") {
             let _ = writeln!(
                 out,
                 "  {} {} {} {}",

@@ -1,0 +1,403 @@
+//! `cargo xtask grade` as an instructor runs it: the classroom workflow's own command, the
+//! Gradescope file on stubs and on solutions, private tests, and a roster of mixed and hostile
+//! submissions whose gradebook must agree with the per-student reports.
+//!
+//! Everything these tests write is under `CARGO_TARGET_TMPDIR`.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use grader::report::{self, ExerciseStatus, GradeReport};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn xtask() -> Command {
+    let mut command = Command::cargo_bin("xtask").expect("the xtask binary is built");
+    command.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+    command
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("grade")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a folder under target/");
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("creating a folder");
+    for entry in std::fs::read_dir(from).expect("listing").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copying");
+        }
+    }
+}
+
+fn stderr_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn read_gradescope(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("grade wrote no {}: {e}", path.display()));
+    let problems = report::gradescope_problems(&text);
+    assert!(
+        problems.is_empty(),
+        "{} breaks Gradescope's format:\n{}",
+        path.display(),
+        problems.join("\n")
+    );
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+/// The command the book's GitHub Actions workflow runs, read from the workflow itself.
+fn workflow_command() -> Vec<String> {
+    let workflow = std::fs::read_to_string(root().join("book/src/instructors/classroom.yml"))
+        .expect("the classroom workflow exists");
+    let line = workflow
+        .lines()
+        .map(str::trim)
+        .find_map(|line| line.strip_prefix("run: cargo xtask grade"))
+        .expect("the workflow has a `run: cargo xtask grade ...` step");
+    line.split_whitespace()
+        .map(|word| word.trim_matches('"').to_owned())
+        .collect()
+}
+
+/// The workflow's step, as GitHub runs it: in `course/`, with the student's repository in
+/// `submission/` (here a copy of this checkout's stubs) and a step-summary file.
+#[test]
+fn the_classroom_workflow_command_grades_a_students_repository() {
+    let dir = fresh_dir("workflow");
+    let course = dir.join("course");
+    std::fs::create_dir_all(&course).expect("course/");
+    copy_dir(
+        &root().join("exercises"),
+        &dir.join("submission").join("exercises"),
+    );
+    std::fs::write(dir.join("submission").join("Cargo.toml"), "[workspace]\n").expect("a manifest");
+    let summary = dir.join("step-summary.md");
+    let args: Vec<String> = workflow_command()
+        .into_iter()
+        .map(|arg| arg.replace("$GITHUB_STEP_SUMMARY", &summary.display().to_string()))
+        .collect();
+    assert!(
+        args.contains(&"--submission".to_owned()),
+        "the workflow grades the student's repository as a submission: {args:?}"
+    );
+
+    let output = xtask()
+        .arg("grade")
+        .args(&args)
+        .current_dir(&course)
+        .output()
+        .expect("xtask runs");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "stubs lose points, so the job fails with exit code 1:\n{}",
+        stderr_of(&output)
+    );
+    let junit = std::fs::read_to_string(dir.join("grade.xml")).expect("the workflow's JUnit file");
+    assert!(
+        junit.contains("<testsuite name=\"01_race_counter\""),
+        "{junit}"
+    );
+    assert!(junit.contains("<failure"), "stubs fail tests:\n{junit}");
+    let summary = std::fs::read_to_string(&summary).expect("the step summary was written");
+    assert!(
+        summary.contains("| exercise | points | status |"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("`Cargo.toml` (changed)"),
+        "the added manifest is listed as ignored:\n{summary}"
+    );
+}
+
+/// From a fresh clone: the stubs score low and the solutions score full marks, and both files
+/// have Gradescope's documented fields.
+#[test]
+fn gradescope_results_score_stubs_low_and_solutions_full() {
+    let dir = fresh_dir("gradescope");
+    let stubs = dir.join("stubs.json");
+    let output = xtask()
+        .args(["grade", "--format", "gradescope", "--out"])
+        .arg(&stubs)
+        .output()
+        .expect("xtask runs");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    let stubs = read_gradescope(&stubs);
+    let (score, max) = (
+        stubs["score"].as_f64().unwrap(),
+        stubs["max_score"].as_f64().unwrap(),
+    );
+    assert!(max > 0.0, "the catalog has points");
+    assert!(
+        score <= max / 2.0,
+        "the untouched stubs scored {score} of {max}; unsolved exercises must score low"
+    );
+
+    let solutions = dir.join("solutions.json");
+    let output = xtask()
+        .args(["grade", "--submission"])
+        .arg(root().join("solutions"))
+        .args(["--format", "gradescope", "--out"])
+        .arg(&solutions)
+        .output()
+        .expect("xtask runs");
+    let solutions = read_gradescope(&solutions);
+    let failed: Vec<String> = solutions["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .filter(|t| t["status"] != "passed")
+        .map(|t| format!("{}: {}", t["name"], t["output"]))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "the reference solutions lost points:\n{}",
+        failed.join("\n")
+    );
+    assert_eq!(
+        solutions["score"], solutions["max_score"],
+        "solutions get full marks"
+    );
+    assert_eq!(
+        solutions["max_score"].as_f64(),
+        Some(max),
+        "the same tests count for both"
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "full marks exit 0: {}",
+        stderr_of(&output)
+    );
+}
+
+/// An instructor's private test, added with `--hidden`, counts on top of the canonical ones.
+#[test]
+fn private_tests_add_their_points_and_catch_what_they_test() {
+    let dir = fresh_dir("private");
+    let exam = dir.join("exam").join("01_race_counter");
+    std::fs::create_dir_all(&exam).expect("exam/01_race_counter");
+    std::fs::write(
+        exam.join("tests.rs"),
+        r#"fn run_concurrently_calls_every_index_of_a_large_batch() {
+    let counter = race_counter::Counter::new();
+    race_counter::run_concurrently(16, |index| counter.add(index as u64));
+    assert_eq!(counter.get(), 120, "16 threads adding 0..16 must total 120");
+}
+harness::hidden_tests![run_concurrently_calls_every_index_of_a_large_batch];
+"#,
+    )
+    .expect("writing the private tests");
+    std::fs::write(
+        exam.join("exercise.toml"),
+        "[[tests]]\nname = \"run_concurrently_calls_every_index_of_a_large_batch\"\npoints = 4\n",
+    )
+    .expect("writing the private metadata");
+
+    let grade = |submission: &Path, out: &Path| -> GradeReport {
+        let output = xtask()
+            .args(["grade", "--exercise", "01", "--format", "json", "--hidden"])
+            .arg(dir.join("exam"))
+            .arg("--submission")
+            .arg(submission)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .expect("xtask runs");
+        assert!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "{}",
+            stderr_of(&output)
+        );
+        report::from_json(&std::fs::read_to_string(out).expect("a JSON report"))
+            .expect("the report reads back")
+    };
+
+    let solved = grade(&root().join("solutions"), &dir.join("solutions.json"));
+    let exercise = &solved.exercises[0];
+    let private = exercise
+        .tests
+        .iter()
+        .find(|t| t.suite == report::Suite::Private)
+        .expect("the private test is in the report");
+    assert_eq!((private.points, private.max_points), (4, 4), "{private:?}");
+    assert_eq!(
+        exercise.max_points,
+        16 + 4,
+        "private points add to the exercise's"
+    );
+    assert_eq!(exercise.status, ExerciseStatus::Passed);
+
+    let stub = grade(&root().join("exercises"), &dir.join("stubs.json"));
+    let private = stub.exercises[0]
+        .tests
+        .iter()
+        .find(|t| t.suite == report::Suite::Private)
+        .expect("the private test is in the stub's report");
+    assert_eq!(
+        private.points, 0,
+        "the stub's run_concurrently is a todo!(), so the private test fails: {private:?}"
+    );
+    assert_eq!(private.verdict, "panic", "{private:?}");
+}
+
+/// The attempts a roster mixes in, and what makes each hostile.
+const HOSTILE: &[&str] = &[
+    "forks_fifty_children",
+    "aborts",
+    "floods_stdout",
+    "exits_zero_mid_test",
+    "forges_grader_lines_then_skips_the_work",
+    "overflows_the_stack",
+];
+
+/// Writes a submission whose exercise 01 is the solution with an attempt's edits applied.
+fn hostile_submission(dir: &Path, attempt: &str, marker: &str) {
+    let path = root()
+        .join("grader/tests/attempts/01_race_counter")
+        .join(format!("{attempt}.toml"));
+    let text = std::fs::read_to_string(&path).expect("the attempt exists");
+    let spec: toml::Table = toml::from_str(&text.replace("hostile-fork", marker)).expect("TOML");
+    let mut source = std::fs::read_to_string(root().join("solutions/01_race_counter/src/lib.rs"))
+        .expect("the solution");
+    for edit in spec["edit"].as_array().expect("edits") {
+        let find = edit["find"].as_str().expect("find");
+        let replace = edit["replace"].as_str().expect("replace");
+        assert_eq!(
+            source.matches(find).count(),
+            1,
+            "{attempt}: the edit applies once"
+        );
+        source = source.replace(find, replace);
+    }
+    let crate_dir = dir.join("01_race_counter");
+    copy_dir(&root().join("exercises/01_race_counter"), &crate_dir);
+    std::fs::write(crate_dir.join("src/lib.rs"), source).expect("writing the attempt");
+}
+
+fn processes_named(name: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter(|entry| {
+            std::fs::read_to_string(entry.path().join("comm")).is_ok_and(|c| c.trim() == name)
+        })
+        .count()
+}
+
+#[test]
+fn a_roster_of_mixed_and_hostile_submissions_gives_a_gradebook_that_matches_the_reports() {
+    let dir = fresh_dir("roster");
+    let roster = dir.join("submissions");
+    for student in ["sol_ada", "sol_grace"] {
+        copy_dir(
+            &root().join("solutions/01_race_counter"),
+            &roster.join(student).join("exercises/01_race_counter"),
+        );
+    }
+    for student in ["stub_alan", "stub_barbara"] {
+        copy_dir(
+            &root().join("exercises/01_race_counter"),
+            &roster.join(student).join("01_race_counter"),
+        );
+    }
+    let marker = format!("rf{}", std::process::id());
+    for attempt in HOSTILE {
+        hostile_submission(&roster.join(format!("hostile_{attempt}")), attempt, &marker);
+    }
+    let out = dir.join("out");
+    let output = xtask()
+        .args(["grade", "--exercise", "01", "--roster"])
+        .arg(&roster)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("xtask runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "every student was graded:\n{}",
+        stderr_of(&output)
+    );
+    assert_eq!(
+        processes_named(&marker),
+        0,
+        "children forked by a hostile submission outlived the roster grading"
+    );
+
+    let mut gradebook = csv::Reader::from_path(out.join("gradebook.csv")).expect("the gradebook");
+    let header = gradebook.headers().expect("a header").clone();
+    assert_eq!(
+        header.iter().collect::<Vec<_>>(),
+        [
+            "student",
+            "01_race_counter",
+            "total",
+            "max_total",
+            "problem"
+        ]
+    );
+    let mut rows = 0;
+    for row in gradebook.records() {
+        let row = row.expect("a CSV row");
+        rows += 1;
+        let student = &row[0];
+        let report = report::from_json(
+            &std::fs::read_to_string(out.join("students").join(format!("{student}.json")))
+                .expect("a report per student"),
+        )
+        .expect("the report reads back");
+        assert!(
+            std::fs::read_to_string(out.join("students").join(format!("{student}.md")))
+                .is_ok_and(|md| md.contains(&format!("{}/{}", report.points, report.max_points))),
+            "{student}'s Markdown report shows the same total"
+        );
+        assert_eq!(
+            row[1].parse::<u32>().ok(),
+            Some(report.exercises[0].points),
+            "{student}"
+        );
+        assert_eq!(row[2].parse::<u32>().ok(), Some(report.points), "{student}");
+        assert_eq!(
+            row[3].parse::<u32>().ok(),
+            Some(report.max_points),
+            "{student}"
+        );
+        let full = report.points == report.max_points;
+        if student.starts_with("sol_") {
+            assert!(
+                full,
+                "{student} submitted the solution and got {}/{}",
+                report.points, report.max_points
+            );
+        } else {
+            assert!(
+                !full,
+                "{student} must not pass, got {}/{}",
+                report.points, report.max_points
+            );
+        }
+        if student.starts_with("hostile_") {
+            let caught = report.exercises[0]
+                .tests
+                .iter()
+                .find(|t| t.name == "run_concurrently_runs_every_index_once")
+                .expect("the attacked test ran");
+            assert_ne!(caught.verdict, "pass", "{student}: {caught:?}");
+        }
+    }
+    assert_eq!(rows, 10, "one row per submission");
+}
