@@ -215,6 +215,10 @@ pub fn decide(
                 notes,
             });
         }
+        notes.push(format!(
+            "attempt {number}: your code {:.2}×, below the {:.2}× expected (the machine gave {:.2}×)",
+            measurement.speedup, measurement.threshold, measurement.reference_speedup
+        ));
         below.push(measurement);
         if below.len() >= FAILS_NEEDED {
             let worst = below

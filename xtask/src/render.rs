@@ -136,6 +136,11 @@ pub fn verdict_name(verdict: &Verdict) -> String {
             DiagnosisKind::Sleeping => "timeout (sleeping)".into(),
             DiagnosisKind::Unknown => "timeout".into(),
         },
+        // The timer starts every reason with its short form: `1 core: ...`, `machine busy: ...`.
+        Verdict::Inconclusive { reason } => match reason.split_once(':') {
+            Some((short, _)) if short.len() <= 20 => format!("inconclusive ({short})"),
+            _ => "inconclusive".into(),
+        },
         other => other.label(),
     }
 }
