@@ -10,7 +10,8 @@
 //! a row, printing each decision's numbers and then the count of each verdict. Run it once on
 //! a quiet machine and once with a CPU hog (`yes > /dev/null &`) on another core: a correct
 //! solution must never get `fail` and a serial one never `pass`. `verify` is
-//! `cargo xtask verify N` without the CLI, for when the CLI itself is being rebuilt.
+//! `cargo xtask verify N` without the CLI, for when the CLI itself is being rebuilt, and
+//! `mutant N FILE` checks one mutant or attempt file.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -55,6 +56,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             println!("{failed} of {} claims do not hold", claims.len());
             Ok(())
         }
+        ["mutant", exercise, path] => {
+            let exercise = catalog.find(exercise)?;
+            let claim = grader::verify::mutant_rejected(
+                &workspace,
+                exercise,
+                &Mutant::load(path.as_ref())?,
+            )?;
+            println!("{} {}: {:?}", claim.subject, claim.claim, claim.problem);
+            Ok(())
+        }
         ["trials", exercise, test_name, who, count] => {
             let exercise = catalog.find(exercise)?;
             let speedup = exercise
@@ -97,6 +108,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             println!("{} decisions for {who}: {tally:?}", count);
             Ok(())
         }
-        _ => Err("usage: verify N | trials N TEST solution|stub|mutant:NAME COUNT".into()),
+        _ => Err(
+            "usage: verify N | mutant N FILE | trials N TEST solution|stub|mutant:NAME COUNT"
+                .into(),
+        ),
     }
 }

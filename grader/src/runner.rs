@@ -63,8 +63,8 @@ pub struct RawRun {
     pub elapsed: Duration,
     /// Processes of the test's group still alive after it exited (they were killed).
     pub leftovers: Vec<String>,
-    /// Objects that appeared in `/dev/shm` while the test ran and were still there after it.
-    /// A grader running elsewhere on the machine at the same time could add some too.
+    /// Objects that appeared in `/dev/shm` while the test ran and that nobody held any more
+    /// after it: left behind by the test. The runner has removed them.
     pub new_shm_objects: Vec<String>,
 }
 
@@ -235,12 +235,59 @@ pub fn run(request: &RunRequest) -> Result<RawRun> {
         stderr: watched.stderr,
         elapsed: watched.elapsed,
         leftovers: watched.leftovers,
-        new_shm_objects: shm_objects()
-            .into_iter()
-            .filter(|name| !shm_before.contains(name))
-            .map(|name| format!("/dev/shm/{name}"))
-            .collect(),
+        new_shm_objects: remove_abandoned_shm_objects(&shm_before),
     })
+}
+
+/// Finds objects that appeared in `/dev/shm` during the test and that no process holds open or
+/// mapped any more: abandoned by the test, since the whole test process group is gone. They are
+/// removed, so that a leak costs one verdict and not memory until reboot, and named for the
+/// report. An object some live process still uses is left alone: it belongs to someone else.
+fn remove_abandoned_shm_objects(before: &HashSet<String>) -> Vec<String> {
+    let new: Vec<String> = shm_objects()
+        .into_iter()
+        .filter(|name| !before.contains(name))
+        .collect();
+    if new.is_empty() {
+        return Vec::new();
+    }
+    let in_use = shm_objects_in_use();
+    let mut abandoned = Vec::new();
+    for name in new {
+        let path = PathBuf::from("/dev/shm").join(&name);
+        if in_use.contains(&path) {
+            continue;
+        }
+        let _ = std::fs::remove_file(&path);
+        abandoned.push(path.display().to_string());
+    }
+    abandoned.sort();
+    abandoned
+}
+
+/// Paths under `/dev/shm` that some process has open or mapped.
+fn shm_objects_in_use() -> HashSet<PathBuf> {
+    let mut in_use = HashSet::new();
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return in_use;
+    };
+    for process in processes.flatten() {
+        let dir = process.path();
+        if let Ok(maps) = std::fs::read_to_string(dir.join("maps")) {
+            in_use.extend(maps.lines().filter_map(|line| {
+                line.find("/dev/shm/")
+                    .map(|at| PathBuf::from(line[at..].trim_end_matches(" (deleted)")))
+            }));
+        }
+        if let Ok(fds) = std::fs::read_dir(dir.join("fd")) {
+            in_use.extend(
+                fds.flatten()
+                    .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+                    .filter(|target| target.starts_with("/dev/shm/")),
+            );
+        }
+    }
+    in_use
 }
 
 /// The names in `/dev/shm`, where `shm_open` and POSIX semaphores keep their objects.
