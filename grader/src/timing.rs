@@ -15,8 +15,8 @@
 //! measuring process is an *attempt*, and the decision follows these rules:
 //!
 //! - `p == 1`: nothing to measure, `inconclusive (1 core)`.
-//! - An attempt whose `S_ref` is below [`busy_below`] ran on a busy machine: wait (longer each
-//!   time) and try again. When every attempt was busy, the verdict is `inconclusive (machine
+//! - An attempt whose `S_ref` is below [`busy_below`], or whose runs of one kind varied by
+//!   more than [`MAX_SPREAD`], ran on a busy machine: wait (longer each time) and try again. When every attempt was busy, the verdict is `inconclusive (machine
 //!   busy)`: a correct solution is never failed for someone else's load.
 //! - An attempt on a quiet machine with `S ≥ τ` passes. A busy attempt never passes, however
 //!   fast the learner's runs look: under load the serial runs can be slowed more than the
@@ -48,6 +48,9 @@ pub const MAX_ATTEMPTS: usize = 4;
 pub const FAILS_NEEDED: usize = 2;
 /// Interleaved rounds in one measuring process.
 pub const ROUNDS_PER_ATTEMPT: usize = 3;
+/// The most the typical run of a kind may be slower than the fastest (as a fraction) for an
+/// attempt to count. Beyond it the fastest run is itself luck, and so is any ratio of two.
+pub const MAX_SPREAD: f64 = 0.25;
 /// The first wait after a busy attempt; each later wait doubles it.
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
@@ -119,8 +122,10 @@ impl Measurement {
         })
     }
 
+    /// The machine was too busy for this attempt to judge anything: the reference could not
+    /// speed up, or the runs were too noisy for their fastest to mean much.
     pub fn busy(&self) -> bool {
-        self.reference_speedup < busy_below(self.workers)
+        self.reference_speedup < busy_below(self.workers) || self.spread > MAX_SPREAD
     }
 
     pub fn fast_enough(&self) -> bool {
@@ -196,10 +201,12 @@ pub fn decide(
         };
         if measurement.busy() {
             notes.push(format!(
-                "attempt {number}: the machine was busy (the reference reached only {:.2}× of \
-                 the {:.2}× needed to judge; your code {:.2}×)",
+                "attempt {number}: the machine was busy (the reference reached {:.2}×, {:.2}× is \
+                 needed to judge; runs varied by {:.0}%, at most {:.0}% is; your code {:.2}×)",
                 measurement.reference_speedup,
                 busy_below(workers),
+                measurement.spread * 100.0,
+                MAX_SPREAD * 100.0,
                 measurement.speedup
             ));
             if number < MAX_ATTEMPTS {
@@ -247,8 +254,8 @@ pub fn decide(
         verdict: Verdict::Inconclusive {
             reason: format!(
                 "machine busy: in {MAX_ATTEMPTS} attempts the grader's own reference kernel never \
-                 reached {:.2}× with {workers} workers, so your speedup could not be judged; \
-                 close other programs and check again",
+                 reached {:.2}× with {workers} workers with steady timings, so your speedup could \
+                 not be judged; close other programs and check again",
                 busy_below(workers)
             ),
         },
@@ -456,6 +463,21 @@ mod tests {
         let (decision, used, _) = decide_from((0..MAX_ATTEMPTS).map(|_| lucky_on_busy()).collect());
         assert_eq!(decision.verdict.label(), "inconclusive");
         assert_eq!(used, MAX_ATTEMPTS);
+    }
+
+    #[test]
+    fn noisy_rounds_count_as_busy_even_with_a_good_reference() {
+        let mut noisy = samples(2, [200, 110, 200, 100], 1.8, 3);
+        // Two of three parallel runs took twice as long: the median is far from the fastest.
+        noisy.rounds[1].learner_parallel.wall_ns *= 2;
+        noisy.rounds[2].learner_parallel.wall_ns *= 2;
+        let measurement = Measurement::from_samples(&noisy, 0.5).expect("has rounds");
+        assert!(
+            measurement.spread > MAX_SPREAD,
+            "spread {}",
+            measurement.spread
+        );
+        assert!(measurement.busy());
     }
 
     #[test]
