@@ -66,6 +66,11 @@ fn start(workers: usize, job: process_pool::Job) -> ProcessPool {
 
 /// Unwraps one result, saying which task failed and how.
 fn expect_ok(results: &[Result<Vec<u8>, TaskError>], task: usize) -> &[u8] {
+    assert!(
+        task < results.len(),
+        "map returned only {} results, so task {task} has none: map must return one result per input",
+        results.len()
+    );
     match &results[task] {
         Ok(output) => output,
         Err(error) => panic!(
@@ -77,8 +82,10 @@ fn expect_ok(results: &[Result<Vec<u8>, TaskError>], task: usize) -> &[u8] {
 
 fn assert_no_children_left(after: &str) {
     if let Some(left) = harness::leftover_children() {
-        panic!("after {after}: {left}. Every worker must be told to stop and then reaped with waitpid, \
-         or it stays in the process table");
+        panic!(
+            "after {after}: {left}. Every worker must be told to stop and then reaped with \
+             waitpid, or it stays in the process table"
+        );
     }
 }
 

@@ -51,7 +51,10 @@ fn apply(array: &mut SharedArray, procs: usize, f: fn(usize, f64) -> f64) {
 
 fn assert_no_children_left(after: &str) {
     if let Some(left) = harness::leftover_children() {
-        panic!("after {after}: {left}. parallel_apply must waitpid every child it forked before it returns");
+        panic!(
+            "after {after}: {left}. parallel_apply must waitpid every child it forked before it \
+             returns"
+        );
     }
 }
 
