@@ -17,7 +17,7 @@
 //! update on every run instead of once in a while.
 //!
 //! Check your work with `cargo xtask check 01`; see the bug live with
-//! `cargo run -p race_counter --example demo`.
+//! `cargo run -p race_counter --example race_counter_demo`.
 
 mod sync;
 

@@ -17,7 +17,7 @@
 //! their public methods as they are.
 //!
 //! Check your work with `cargo xtask check 02`; see both bugs live with
-//! `cargo run -p lock_fix --example demo`.
+//! `cargo run -p lock_fix --example lock_fix_demo`.
 
 mod sync;
 

@@ -25,7 +25,7 @@
 //! swaps them for a model checker that finds a lost wake-up on every run.
 //!
 //! Check your work with `cargo xtask check 03`; watch producers and consumers with
-//! `cargo run -p bounded_queue --example demo`.
+//! `cargo run -p bounded_queue --example bounded_queue_demo`.
 
 mod sync;
 

@@ -22,7 +22,7 @@
 //! running every transfer one at a time, which is not the lesson.
 //!
 //! Check your work with `cargo xtask check 04`; watch the deadlock happen with
-//! `cargo run -p deadlock_ordering --example demo`.
+//! `cargo run -p deadlock_ordering --example deadlock_ordering_demo`.
 
 mod sync;
 

@@ -8,7 +8,7 @@
 //! [`Interpreter::run_task`] holds that mutex while it computes, and releases it around I/O.
 //! [`run_program`] already runs tasks on several threads.
 //!
-//! 1. Observe: `cargo run --release -p gil --example demo` times a CPU-bound and an I/O-bound
+//! 1. Observe: `cargo run --release -p gil --example gil_demo` times a CPU-bound and an I/O-bound
 //!    program with 1, 2 and 4 threads. Only the I/O-bound one gets faster.
 //! 2. Your task, marked `TODO`: restructure `run_task` so that CPU-bound programs scale too.
 //!    Keep merging results under the lock: losing one is worse than being slow.

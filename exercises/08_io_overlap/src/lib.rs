@@ -13,7 +13,7 @@
 //! `sync::atomic::AtomicUsize`), never `std::thread` or `std::sync` directly.
 //!
 //! Check your work with `cargo xtask check 08`; see the waiting add up with
-//! `cargo run -p io_overlap --example demo`.
+//! `cargo run -p io_overlap --example io_overlap_demo`.
 
 mod sync;
 

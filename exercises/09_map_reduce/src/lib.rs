@@ -10,7 +10,7 @@
 //! a map of its own in one task, then merge the maps pairwise, and choose a good [`BATCH_SIZE`].
 //!
 //! This exercise uses rayon directly. Check your work with `cargo xtask check 09`; measure the
-//! granularity curve with `cargo run --release -p map_reduce --example demo`.
+//! granularity curve with `cargo run --release -p map_reduce --example map_reduce_demo`.
 
 use std::sync::Mutex;
 

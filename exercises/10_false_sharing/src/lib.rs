@@ -11,7 +11,7 @@
 //!
 //! This exercise uses `std::thread` directly: there is no race to model-check, only a memory
 //! layout to measure. Check your work with `cargo xtask check 10`; see the cost live with
-//! `cargo run --release -p false_sharing --example demo`.
+//! `cargo run --release -p false_sharing --example false_sharing_demo`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

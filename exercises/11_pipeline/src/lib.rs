@@ -23,7 +23,7 @@
 //! `src/sync.rs` is there only because every crate of the course has one.
 //!
 //! Check your work with `cargo xtask check 11`; see the stages overlap (or not) with
-//! `cargo run -p pipeline --example demo`.
+//! `cargo run -p pipeline --example pipeline_demo`.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -16,7 +16,7 @@
 //! schedules, and finds a worker running ahead on every run instead of once in a while.
 //!
 //! Check your work with `cargo xtask check 12`; see the wrong results live with
-//! `cargo run -p barrier_phases --example demo`.
+//! `cargo run -p barrier_phases --example barrier_phases_demo`.
 
 mod sync;
 

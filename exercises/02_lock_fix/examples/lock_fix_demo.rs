@@ -1,6 +1,6 @@
 //! Shows both bugs live: withdrawals that overdraw, and snapshots that do not add up.
 //!
-//! Run it with `cargo run -p lock_fix --example demo`. With the stub, some rounds overdraw the
+//! Run it with `cargo run -p lock_fix --example lock_fix_demo`. With the stub, some rounds overdraw the
 //! account (Rust stops the subtraction with an overflow) and many snapshots are inconsistent;
 //! once both types are fixed, every line reports zero problems.
 

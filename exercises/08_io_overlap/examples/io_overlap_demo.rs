@@ -1,6 +1,6 @@
 //! Shows the waiting add up, or overlap: 16 fetches of 50 ms each with 1, 2, 4 and 8 in flight.
 //!
-//! Run it with `cargo run -p io_overlap --example demo`. With the stub every line takes about
+//! Run it with `cargo run -p io_overlap --example io_overlap_demo`. With the stub every line takes about
 //! 800 ms; once `fetch_all` keeps `k` requests going, each takes about `ceil(16 / k) × 50 ms`.
 
 use std::io::{BufRead, BufReader, Write};

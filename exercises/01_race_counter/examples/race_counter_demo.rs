@@ -1,6 +1,6 @@
 //! Shows lost updates live: four threads increment your `Counter` 100 000 times each.
 //!
-//! Run it with `cargo run -p race_counter --example demo`. With the stub's counter the total
+//! Run it with `cargo run -p race_counter --example race_counter_demo`. With the stub's counter the total
 //! falls short, by a different amount each run; once `increment` is fixed, nothing is lost.
 
 use race_counter::Counter;

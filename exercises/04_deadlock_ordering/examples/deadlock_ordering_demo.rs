@@ -1,6 +1,6 @@
 //! Shows the deadlock live: two threads transfer in opposite directions between two accounts.
 //!
-//! Run it with `cargo run -p deadlock_ordering --example demo`. With the stub, the two threads
+//! Run it with `cargo run -p deadlock_ordering --example deadlock_ordering_demo`. With the stub, the two threads
 //! soon wait for each other for ever; the demo notices that no transfer has finished for a
 //! second, says so, and exits. Once the locks are taken in one order, all transfers finish.
 

@@ -1,6 +1,6 @@
 //! Producers and consumers through your queue: back-pressure, shutdown, and what it costs.
 //!
-//! Run it with `cargo run -p bounded_queue --example demo`. Two producers push 50 000 numbers
+//! Run it with `cargo run -p bounded_queue --example bounded_queue_demo`. Two producers push 50 000 numbers
 //! each into a queue of 8; two consumers add up what they pop until `pop` returns `None` after
 //! `close`. The demo prints the totals, the time taken, and how much CPU time the process used:
 //! a queue that spins instead of waiting shows it there.

@@ -1,7 +1,7 @@
 //! Shows false sharing live: the same increments on 1, 2 and 4 threads, over your counters and
 //! over a padded copy.
 //!
-//! Run it with `cargo run --release -p false_sharing --example demo`. With the stub's adjacent
+//! Run it with `cargo run --release -p false_sharing --example false_sharing_demo`. With the stub's adjacent
 //! counters more threads are no faster, often slower; padded counters get faster with every
 //! core the machine really has.
 

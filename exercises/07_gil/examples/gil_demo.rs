@@ -1,7 +1,7 @@
 //! Shows what a global interpreter lock does: a CPU-bound and an I/O-bound program, each with 1,
 //! 2 and 4 threads.
 //!
-//! Run it with `cargo run --release -p gil --example demo`. With the stub, only the I/O-bound
+//! Run it with `cargo run --release -p gil --example gil_demo`. With the stub, only the I/O-bound
 //! program gets faster with more threads; once `run_task` computes outside the lock, the
 //! CPU-bound one does too, up to the number of cores.
 

@@ -1,6 +1,6 @@
 //! Shows whether the stages overlap: ingest and parse each take 2 ms per line.
 //!
-//! Run it with `cargo run -p pipeline --example demo`. Run one after another, 200 lines take
+//! Run it with `cargo run -p pipeline --example pipeline_demo`. Run one after another, 200 lines take
 //! about 200 × (2 + 2) ms = 800 ms. As a pipeline, ingest reads line 2 while parse works on
 //! line 1, and the whole run takes about 200 × 2 ms = 400 ms.
 

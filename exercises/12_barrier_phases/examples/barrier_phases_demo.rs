@@ -1,6 +1,6 @@
 //! Shows workers running ahead: compares your parallel simulation with the serial one.
 //!
-//! Run it with `cargo run -p barrier_phases --example demo`. Without a barrier, some runs end
+//! Run it with `cargo run -p barrier_phases --example barrier_phases_demo`. Without a barrier, some runs end
 //! with cells that differ from the serial result, by a different amount each time; with one,
 //! every run matches.
 

@@ -1,7 +1,7 @@
 //! Measures the granularity curve: counting the same words with batches of 1 to 262 144 items,
 //! on one thread and on every core.
 //!
-//! Run it with `cargo run --release -p map_reduce --example demo`. With the stub every row is
+//! Run it with `cargo run --release -p map_reduce --example map_reduce_demo`. With the stub every row is
 //! slow, since it ignores the batch size. Once `count_by_key` batches, tiny batches are still
 //! slow (handing out tasks dominates), huge ones leave cores idle, and a wide middle is fast.
 
