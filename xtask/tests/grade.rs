@@ -73,15 +73,17 @@ fn workflow_command() -> Vec<String> {
 }
 
 /// The workflow's step, as GitHub runs it: in `course/`, with the student's repository in
-/// `submission/` (here a copy of this checkout's stubs) and a step-summary file.
+/// `submission/` and a step-summary file. The student is early in the course: their
+/// repository holds exercise 01 (still the stub), so the other exercises are graded as
+/// missing and the test stays quick.
 #[test]
 fn the_classroom_workflow_command_grades_a_students_repository() {
     let dir = fresh_dir("workflow");
     let course = dir.join("course");
     std::fs::create_dir_all(&course).expect("course/");
     copy_dir(
-        &root().join("exercises"),
-        &dir.join("submission").join("exercises"),
+        &root().join("exercises/01_race_counter"),
+        &dir.join("submission/exercises/01_race_counter"),
     );
     std::fs::write(dir.join("submission").join("Cargo.toml"), "[workspace]\n").expect("a manifest");
     let summary = dir.join("step-summary.md");
@@ -112,7 +114,12 @@ fn the_classroom_workflow_command_grades_a_students_repository() {
         "{junit}"
     );
     assert!(junit.contains("<failure"), "stubs fail tests:\n{junit}");
+    assert!(
+        junit.contains("<error"),
+        "exercises missing from the repository are errors:\n{junit}"
+    );
     let summary = std::fs::read_to_string(&summary).expect("the step summary was written");
+    assert!(summary.contains("| missing |"), "{summary}");
     assert!(
         summary.contains("| exercise | points | status |"),
         "{summary}"
