@@ -5,6 +5,7 @@
 //! and a `run` method. Exit codes mean the same everywhere: 0 passed, 1 failed, 2 the grader
 //! itself could not run (bad arguments, a broken checkout, a missing tool).
 
+mod book;
 mod check;
 mod grade;
 mod hint;
@@ -43,6 +44,8 @@ enum Command {
     Watch(watch::Flags),
     /// Put an exercise back to its original stub (your code is backed up first)
     Reset(reset::Flags),
+    /// Readers: build the book, run its code and check its links (`--figures` redraws the plots)
+    Book(book::Flags),
     /// Maintainers: prove solutions pass, stubs fail and every mutant is caught
     Verify(verify::Flags),
     /// Instructors: grade every exercise of a checkout, a submission or a roster, with points
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         Command::Hint(flags) => flags.run(),
         Command::Watch(flags) => flags.run(),
         Command::Reset(flags) => flags.run(),
+        Command::Book(flags) => flags.run(),
         Command::Verify(flags) => flags.run(),
         Command::Grade(flags) => flags.run(),
     };

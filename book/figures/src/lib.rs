@@ -1,0 +1,13 @@
+//! Real measurements behind the book's figures, and the seeds' minimal performance experiment.
+//!
+//! Every figure in `book/src/figures/` is drawn from a run of this crate on the machine that ran
+//! it, and says which machine and which day. Rerun them all with `cargo xtask book --figures`.
+//! Nothing here asserts on time: a slow or busy machine draws a flatter curve, not a failure.
+
+pub mod experiment;
+pub mod false_sharing;
+pub mod machine;
+pub mod plot;
+pub mod speedup;
+pub mod timeline;
+pub mod workload;

@@ -1,0 +1,275 @@
+//! The book as a reader meets it: it builds, its code runs, its links lead somewhere, every
+//! exercise has a chapter, and the code in the chapters comes from the compiled crates.
+//!
+//! The first test installs the pinned mdbook into `target/tools/` when it is missing, which
+//! takes a few minutes once per clone.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use grader::catalog::Catalog;
+use grader::workspace::Workspace;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn book_source() -> PathBuf {
+    root().join("book").join("src")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+}
+
+fn summary() -> String {
+    read(&book_source().join("SUMMARY.md"))
+}
+
+/// Every Markdown file below `folder`.
+fn markdown_files(folder: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(folder).expect("the book's source folder lists") {
+        let path = entry.expect("a folder entry").path();
+        if path.is_dir() {
+            found.extend(markdown_files(&path));
+        } else if path.extension().is_some_and(|extension| extension == "md") {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn the_book_builds_its_code_passes_and_no_internal_link_is_dead() {
+    let output = Command::cargo_bin("xtask")
+        .expect("the xtask binary is built")
+        .env("NO_COLOR", "1")
+        .env("CARGO_WORKSPACE_DIR", root())
+        .arg("book")
+        .output()
+        .expect("cargo xtask book runs");
+    assert!(
+        output.status.success(),
+        "`cargo xtask book` failed ({}); run it to see the same output:\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn every_exercise_has_a_chapter_a_solution_page_hints_and_points() {
+    let workspace = Workspace::open(root()).expect("the checkout opens");
+    let catalog = Catalog::load(&workspace).expect("every exercise.toml loads");
+    let summary = summary();
+    for exercise in &catalog.exercises {
+        let name = &exercise.dir_name;
+        let chapter = &exercise.meta.chapter;
+        assert!(
+            book_source().join(chapter).is_file(),
+            "{name}: its exercise.toml names the chapter {chapter}, but book/src/{chapter} does \
+             not exist; write it (see book/src/exercises/01_race_counter.md)"
+        );
+        assert!(
+            summary.contains(&format!("({chapter})")),
+            "{name}: book/src/{chapter} is not linked from book/src/SUMMARY.md, so the book \
+             leaves it out; add a line under `# Exercises`"
+        );
+        let solution = format!("solutions/{name}.md");
+        assert!(
+            book_source().join(&solution).is_file() && summary.contains(&format!("({solution})")),
+            "{name}: the appendix needs book/src/{solution}, linked from SUMMARY.md under \
+             `# Appendix`"
+        );
+        assert!(
+            !exercise.meta.hints.is_empty(),
+            "{name}: exercise.toml has no hints; `cargo xtask hint` would have nothing to say"
+        );
+        for test in &exercise.meta.tests {
+            assert!(
+                test.points > 0,
+                "{name}: the hidden test {} is worth 0 points; give every test at least 1",
+                test.name
+            );
+        }
+    }
+}
+
+/// Every `{{#include path}}` and `{{#include path:anchor}}` of every chapter, as
+/// (chapter, path, anchor).
+fn includes() -> Vec<(PathBuf, String, Option<String>)> {
+    let mut found = Vec::new();
+    for chapter in markdown_files(&book_source()) {
+        let text = read(&chapter);
+        for (at, directive) in text.match_indices("{{#include ") {
+            let rest = &text[at + directive.len()..];
+            let end = rest
+                .find("}}")
+                .unwrap_or_else(|| panic!("{}: an unclosed {{{{#include", chapter.display()));
+            let target = rest[..end].trim();
+            let (path, anchor) = match target.split_once(':') {
+                Some((path, anchor)) => (path, Some(anchor.to_string())),
+                None => (target, None),
+            };
+            found.push((chapter.clone(), path.to_string(), anchor));
+        }
+    }
+    found
+}
+
+#[test]
+fn every_include_names_a_file_and_anchor_that_exist() {
+    let includes = includes();
+    assert!(
+        includes.len() >= 5,
+        "found only {} includes in the whole book; the scan is not finding them",
+        includes.len()
+    );
+    for (chapter, path, anchor) in includes {
+        let file = chapter
+            .parent()
+            .expect("a chapter is in a folder")
+            .join(&path);
+        let shown = chapter.strip_prefix(root()).unwrap_or(&chapter).display();
+        assert!(
+            file.is_file(),
+            "{shown} includes {path}, which does not exist; mdbook would leave the reader an \
+             empty block"
+        );
+        // Line ranges (`file.rs:3:9`) are numbers; anything else is an anchor name.
+        let Some(anchor) =
+            anchor.filter(|anchor| !anchor.starts_with(|c: char| c.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let source = read(&file);
+        for marker in [format!("ANCHOR: {anchor}"), format!("ANCHOR_END: {anchor}")] {
+            assert!(
+                source.contains(&marker),
+                "{shown} includes {path}:{anchor}, but {path} has no `// {marker}` line; add the \
+                 ANCHOR / ANCHOR_END pair around the code the chapter shows"
+            );
+        }
+    }
+}
+
+/// The Rust code blocks of `chapter` that hold anything but include directives.
+fn pasted_rust_blocks(chapter: &str) -> Vec<String> {
+    let mut pasted = Vec::new();
+    let mut block: Option<String> = None;
+    for line in chapter.lines() {
+        let trimmed = line.trim_start();
+        match &mut block {
+            None if trimmed.starts_with("```rust") => block = Some(String::new()),
+            Some(body) if trimmed.starts_with("```") => {
+                let only_includes = body
+                    .lines()
+                    .filter(|line| !line.trim().is_empty())
+                    .all(|line| line.trim().starts_with("{{#"));
+                if !only_includes {
+                    pasted.push(body.clone());
+                }
+                block = None;
+            }
+            Some(body) => {
+                body.push_str(line);
+                body.push('\n');
+            }
+            None => {}
+        }
+    }
+    pasted
+}
+
+#[test]
+fn the_pasted_code_check_tells_a_pasted_block_from_an_include() {
+    let chapter = "```rust,ignore\n{{#include ../a.rs:x}}\n```\ntext\n```rust\nfn main() {}\n```\n";
+    assert_eq!(pasted_rust_blocks(chapter), ["fn main() {}\n"]);
+}
+
+#[test]
+fn exercise_and_solution_chapters_include_their_code_instead_of_pasting_it() {
+    for folder in ["exercises", "solutions"] {
+        for chapter in markdown_files(&book_source().join(folder)) {
+            let text = read(&chapter);
+            let shown = chapter.strip_prefix(root()).unwrap_or(&chapter).display();
+            let pasted = pasted_rust_blocks(&text);
+            assert!(
+                pasted.is_empty(),
+                "{shown} pastes Rust code that no compiler checks:\n{}\nPut it in the crate \
+                 between `// ANCHOR: name` and `// ANCHOR_END: name` and write \
+                 `{{{{#include path/to/file.rs:name}}}}` instead",
+                pasted.join("\n---\n")
+            );
+            let is_index = chapter.file_name().is_some_and(|name| name == "README.md");
+            assert!(
+                is_index || text.contains("{{#include "),
+                "{shown} shows no code from the compiled crates; include the key parts with \
+                 {{{{#include ...:anchor}}}}"
+            );
+        }
+    }
+}
+
+/// The concept chapters, one per idea of the seed notes.
+const CONCEPT_CHAPTERS: [&str; 14] = [
+    "concepts/concurrency_vs_parallelism.md",
+    "concepts/threads_vs_processes.md",
+    "concepts/no_gil.md",
+    "concepts/cpu_vs_io_bound.md",
+    "concepts/performance_experiment.md",
+    "concepts/amdahl.md",
+    "concepts/granularity.md",
+    "concepts/false_sharing.md",
+    "concepts/start_methods.md",
+    "concepts/ipc_and_serialization.md",
+    "concepts/shared_memory.md",
+    "concepts/graceful_shutdown.md",
+    "concepts/testing_and_debugging.md",
+    "concepts/common_errors.md",
+];
+
+#[test]
+fn every_concept_of_the_notes_has_a_chapter_in_the_summary() {
+    let summary = summary();
+    for chapter in CONCEPT_CHAPTERS {
+        assert!(
+            book_source().join(chapter).is_file() && summary.contains(&format!("({chapter})")),
+            "book/src/{chapter} is missing or not linked from SUMMARY.md under `# Concepts`"
+        );
+    }
+}
+
+#[test]
+fn every_figure_states_the_machine_and_day_it_was_measured_on() {
+    let figures = book_source().join("figures");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&figures).expect("book/src/figures/ lists") {
+        let path = entry.expect("a folder entry").path();
+        if path.extension().is_some_and(|extension| extension == "svg") {
+            count += 1;
+            let svg = read(&path);
+            let stated = svg
+                .find("measured on ")
+                .map(|at| &svg[at..svg[at..].find('<').map_or(svg.len(), |end| at + end)]);
+            let has_date = stated.is_some_and(|line| {
+                line.trim().rsplit(", ").next().is_some_and(|date| {
+                    date.len() == 10 && date.chars().filter(|c| *c == '-').count() == 2
+                })
+            });
+            assert!(
+                has_date,
+                "{} does not say which machine and day it came from (found {stated:?}); \
+                 redraw it with `cargo xtask book --figures`",
+                path.display()
+            );
+        }
+    }
+    assert!(
+        count >= 3,
+        "the book needs at least three figures, found {count}"
+    );
+}
