@@ -55,7 +55,8 @@ pub struct Submission {
 pub struct IgnoredChange {
     /// The path relative to the submission's root.
     pub path: String,
-    /// `changed` (differs from the canonical file) or `added` (the canonical checkout has none).
+    /// `changed` (differs from the canonical file), `added` (the canonical checkout has none)
+    /// or `symlink, not followed`.
     pub change: String,
 }
 
@@ -210,13 +211,13 @@ impl Walk<'_> {
                 self.ignored.truncated = true;
                 return;
             }
+            // A symlink is never followed, not even under src/ (it could point at the
+            // solutions), so it is never graded and is always listed.
             let in_checkout = format!("{}{relative}", self.graded_prefix);
-            if is_graded(&in_checkout) {
-                continue;
-            }
-            // A symlink is never followed, so it is never graded; it counts as a change.
             let change = if file_type.is_symlink() {
-                Some("added")
+                Some("symlink, not followed")
+            } else if is_graded(&in_checkout) {
+                continue;
             } else {
                 compare(&path, &self.canonical_root.join(&relative))
             };

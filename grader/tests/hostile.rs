@@ -289,3 +289,38 @@ fn a_fork_with_rewritten_hidden_tests_is_graded_by_the_canonical_ones() {
         report.ignored
     );
 }
+
+/// A fork whose `src/lib.rs` is a symlink to the reference solution in the same repository.
+#[test]
+fn a_symlink_to_the_solution_is_not_followed() {
+    let workspace = workspace();
+    let dir = scratch_dir("symlink");
+    let crate_dir = dir.join("exercises").join("01_race_counter");
+    copy_stub(&workspace, &crate_dir);
+    let lib = crate_dir.join("src").join("lib.rs");
+    std::fs::remove_file(&lib).expect("removing the stub's lib.rs");
+    let solution = workspace.solutions_dir().join("01_race_counter/src/lib.rs");
+    std::os::unix::fs::symlink(std::path::absolute(&solution).expect("a path"), &lib)
+        .expect("a symlink");
+
+    let started = Instant::now();
+    let submission = Submission::open(&dir, Some("symlinker")).expect("a checkout opens");
+    let report = grade_only_01(&workspace, submission);
+    eprintln!(
+        "hostile case symlink to the solution: verdict in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let exercise = &report.exercises[0];
+    assert_eq!(
+        exercise.points, 0,
+        "a symlinked lib.rs must not bring the solution in: {exercise:#?}"
+    );
+    assert!(
+        report.ignored.listed.iter().any(|c| {
+            c.path == "exercises/01_race_counter/src/lib.rs" && c.change == "symlink, not followed"
+        }),
+        "the symlink is listed: {:?}",
+        report.ignored
+    );
+}
