@@ -23,10 +23,11 @@ fn main() -> anyhow::Result<()> {
     let tasks = 4;
     // About a quarter of a second per task on this machine, measured before the experiment.
     let work = iterations_for(Duration::from_millis(250));
-    let rows = experiment::run(&program, tasks, work, 3)?;
+    let repeats = 3;
+    let rows = experiment::run(&program, tasks, work, repeats)?;
     print!(
         "{}",
-        experiment::markdown_table(&rows, tasks, work, &Machine::current())
+        experiment::markdown_table(&rows, tasks, work, repeats, &Machine::current())
     );
     Ok(())
 }

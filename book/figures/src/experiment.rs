@@ -145,7 +145,13 @@ pub fn run(program: &Path, tasks: usize, work: u64, repeats: usize) -> anyhow::R
 }
 
 /// The experiment's table as Markdown, beside what the notes report for CPython.
-pub fn markdown_table(rows: &[Row], tasks: usize, work: u64, machine: &Machine) -> String {
+pub fn markdown_table(
+    rows: &[Row],
+    tasks: usize,
+    work: u64,
+    repeats: usize,
+    machine: &Machine,
+) -> String {
     let serial = rows
         .iter()
         .find(|row| row.mode == Mode::Serially)
@@ -173,7 +179,7 @@ pub fn markdown_table(rows: &[Row], tasks: usize, work: u64, machine: &Machine) 
         ));
     }
     table.push_str(&format!(
-        "\n{tasks} tasks of `cpu_task({work})` each, best of three runs per row; {machine}.\n"
+        "\n{tasks} tasks of `cpu_task({work})` each, best of {repeats} runs per row; {machine}.\n"
     ));
     table
 }
@@ -205,7 +211,7 @@ mod tests {
             load: None,
             date: "2026-05-01".to_string(),
         };
-        let table = markdown_table(&rows, 4, 1_000, &machine);
+        let table = markdown_table(&rows, 4, 1_000, 3, &machine);
         assert!(table.contains("| 4 threads | 0.400 s | 2.00× |"), "{table}");
         assert!(
             table.contains("| 4 processes | 0.500 s | 1.60× |"),

@@ -55,7 +55,7 @@ fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", flags.out.display()))?;
     let machine = Machine::current();
     let scale = if flags.quick { 0.02 } else { 1.0 };
-    let repeats = if flags.quick { 1 } else { 3 };
+    let repeats = if flags.quick { 1 } else { 5 };
     let work_for = |millis: f64| iterations_for(Duration::from_secs_f64(millis * scale / 1e3));
     let write = |name: &str, contents: String| -> anyhow::Result<()> {
         let path = flags.out.join(name);
@@ -80,7 +80,7 @@ fn main() -> anyhow::Result<()> {
     write("timeline.svg", plot::timeline(&panels, threads, &machine)?)?;
 
     let max_workers = (2 * machine.cores).clamp(4, 8);
-    let total_work = work_for(300.0);
+    let total_work = work_for(150.0);
     let job = |serial_fraction, global_lock| Job {
         total_work,
         serial_fraction,
@@ -108,7 +108,7 @@ fn main() -> anyhow::Result<()> {
         plot::speedup(&series, machine.cores, &machine)?,
     )?;
 
-    let increments = (20_000_000.0 * scale) as u64;
+    let increments = (10_000_000.0 * scale) as u64;
     let comparisons = false_sharing::compare(
         max_workers.min(false_sharing::MAX_THREADS),
         increments,
@@ -125,7 +125,7 @@ fn main() -> anyhow::Result<()> {
     let rows = experiment::run(&program, tasks, work, repeats)?;
     write(
         "performance_experiment.md",
-        experiment::markdown_table(&rows, tasks, work, &machine),
+        experiment::markdown_table(&rows, tasks, work, repeats, &machine),
     )?;
     Ok(())
 }

@@ -197,7 +197,7 @@ pub fn speedup(
     let top = series
         .iter()
         .flat_map(|series| series.points.iter().map(|(_, speedup)| *speedup))
-        .fold(max_workers as f64, f64::max);
+        .fold(cores.min(max_workers) as f64, f64::max);
     svg(520, machine, |area| {
         let mut chart = line_chart(
             area,
