@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Exercise, Limits, TestMeta};
+use crate::catalog::{Catalog, Exercise, Limits, TestMeta};
 use crate::subject::Subject;
 use crate::workspace::Workspace;
 use crate::{error, Error, ErrorKind, Result};
@@ -330,6 +330,35 @@ impl PrivateTests {
 
     pub fn max_points(&self) -> u32 {
         self.tests.iter().map(|test| test.points).sum()
+    }
+
+    /// Checks that every folder of a private-tests `dir` names an exercise of `catalog`, so a
+    /// misspelt folder fails loudly instead of its tests silently never running.
+    pub fn check_folders(dir: &Path, catalog: &Catalog) -> Result<()> {
+        let entries = std::fs::read_dir(dir).map_err(|source| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "cannot read the private tests {}: {source}; pass a folder laid out like \
+                     grader/hidden/",
+                    dir.display()
+                ),
+            )
+        })?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir && !name.starts_with('.') && catalog.find(&name).is_err() {
+                return Err(Error::broken(
+                    &entry.path(),
+                    format!(
+                        "`{name}` is not an exercise; name private test folders like \
+                         grader/hidden/ does, for example 01_race_counter"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -29,8 +29,8 @@ pub struct Flags {
     /// NN_name/exercise.toml)
     #[arg(long, value_name = "DIR")]
     hidden: Option<PathBuf>,
-    /// How to write the report
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    /// How to write the report (a roster always writes JSON and Markdown per student)
+    #[arg(long, value_enum, default_value_t = Format::Text, conflicts_with = "roster")]
     format: Format,
     /// Write the report to FILE instead of standard output (with --roster: the folder for the
     /// gradebook and the per-student reports, by default target/threadlings/roster)
@@ -63,6 +63,9 @@ impl Flags {
     pub fn run(&self) -> Result<crate::Verdict> {
         let workspace = crate::workspace()?;
         let mut catalog = crate::catalog(&workspace)?;
+        if let Some(hidden) = &self.hidden {
+            grader::submission::PrivateTests::check_folders(hidden, &catalog)?;
+        }
         if !self.exercises.is_empty() {
             let mut chosen = Vec::new();
             for wanted in &self.exercises {

@@ -233,6 +233,20 @@ harness::hidden_tests![run_concurrently_calls_every_index_of_a_large_batch];
             .expect("the report reads back")
     };
 
+    let misspelt = dir.join("misspelt");
+    std::fs::create_dir_all(misspelt.join("01_race_countr")).expect("a misspelt folder");
+    let output = xtask()
+        .args(["grade", "--exercise", "01", "--hidden"])
+        .arg(&misspelt)
+        .output()
+        .expect("xtask runs");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("`01_race_countr` is not an exercise"),
+        "a misspelt private folder is named, not silently skipped: {}",
+        stderr_of(&output)
+    );
+
     let solved = grade(&root().join("solutions"), &dir.join("solutions.json"));
     let exercise = &solved.exercises[0];
     let private = exercise
