@@ -214,14 +214,26 @@ harness::hidden_tests![run_concurrently_calls_every_index_of_a_large_batch];
     )
     .expect("writing the private metadata");
 
-    let grade = |submission: &Path, out: &Path| -> GradeReport {
+    // Labels of this test only: the other tests grade the same folders at the same time, and
+    // the label names the scratch crate.
+    let grade = |submission: &Path, label: &str| -> GradeReport {
+        let out = dir.join(format!("{label}.json"));
         let output = xtask()
-            .args(["grade", "--exercise", "01", "--format", "json", "--hidden"])
+            .args([
+                "grade",
+                "--exercise",
+                "01",
+                "--format",
+                "json",
+                "--label",
+                label,
+            ])
+            .arg("--hidden")
             .arg(dir.join("exam"))
             .arg("--submission")
             .arg(submission)
             .arg("--out")
-            .arg(out)
+            .arg(&out)
             .output()
             .expect("xtask runs");
         assert!(
@@ -229,7 +241,7 @@ harness::hidden_tests![run_concurrently_calls_every_index_of_a_large_batch];
             "{}",
             stderr_of(&output)
         );
-        report::from_json(&std::fs::read_to_string(out).expect("a JSON report"))
+        report::from_json(&std::fs::read_to_string(&out).expect("a JSON report"))
             .expect("the report reads back")
     };
 
@@ -247,7 +259,7 @@ harness::hidden_tests![run_concurrently_calls_every_index_of_a_large_batch];
         stderr_of(&output)
     );
 
-    let solved = grade(&root().join("solutions"), &dir.join("solutions.json"));
+    let solved = grade(&root().join("solutions"), "private_test_solutions");
     let exercise = &solved.exercises[0];
     let private = exercise
         .tests
@@ -262,7 +274,7 @@ harness::hidden_tests![run_concurrently_calls_every_index_of_a_large_batch];
     );
     assert_eq!(exercise.status, ExerciseStatus::Passed);
 
-    let stub = grade(&root().join("exercises"), &dir.join("stubs.json"));
+    let stub = grade(&root().join("exercises"), "private_test_stubs");
     let private = stub.exercises[0]
         .tests
         .iter()
