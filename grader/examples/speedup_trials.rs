@@ -98,11 +98,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                     &workspace, exercise, &subject, &binary, test_name, &speedup,
                 )?;
                 let label = result.verdict.label();
-                println!(
-                    "{decision:>4} {label:<13} {:>6} ms  {}",
-                    result.elapsed_ms,
-                    result.notes.last().map(String::as_str).unwrap_or("")
-                );
+                println!("{decision:>4} {label:<13} {:>6} ms", result.elapsed_ms);
+                for note in &result.notes {
+                    println!("       {note}");
+                }
                 *tally.entry(label).or_default() += 1;
             }
             println!("{} decisions for {who}: {tally:?}", count);
