@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 
 use crate::machine::Machine;
-use crate::workload::cpu_task;
+use crate::workload::{cpu_task, fastest_interleaved};
 
 /// The argument that turns this program into one worker process of the experiment.
 pub const WORKER_FLAG: &str = "--cpu-task-worker";
@@ -110,29 +110,29 @@ pub fn serve_worker_if_asked() {
     std::process::exit(0);
 }
 
-/// Runs all three modes, each the best of `repeats`, and checks that they agree.
+/// Runs all three modes, interleaved, each the fastest of `repeats`, and checks that they agree.
 pub fn run(program: &Path, tasks: usize, work: u64, repeats: usize) -> anyhow::Result<Vec<Row>> {
-    let mut rows = Vec::new();
-    for mode in [Mode::Serially, Mode::OnThreads, Mode::OnProcesses] {
-        let mut best: Option<Row> = None;
-        for _ in 0..repeats.max(1) {
-            let start = Instant::now();
-            let checksum = match mode {
-                Mode::Serially => serially(tasks, work),
-                Mode::OnThreads => on_threads(tasks, work),
-                Mode::OnProcesses => on_processes(program, tasks, work)?,
-            };
-            let elapsed = start.elapsed();
-            if best.map_or(true, |best| elapsed < best.elapsed) {
-                best = Some(Row {
-                    mode,
-                    elapsed,
-                    checksum,
-                });
-            }
-        }
-        rows.push(best.expect("at least one repeat"));
-    }
+    const MODES: [Mode; 3] = [Mode::Serially, Mode::OnThreads, Mode::OnProcesses];
+    let mut checksums = [0u64; MODES.len()];
+    let fastest = fastest_interleaved(MODES.len(), repeats, |index| {
+        let start = Instant::now();
+        checksums[index] = match MODES[index] {
+            Mode::Serially => serially(tasks, work),
+            Mode::OnThreads => on_threads(tasks, work),
+            Mode::OnProcesses => on_processes(program, tasks, work)?,
+        };
+        anyhow::Ok(start.elapsed())
+    })?;
+    let rows: Vec<Row> = MODES
+        .iter()
+        .zip(fastest)
+        .zip(checksums)
+        .map(|((&mode, elapsed), checksum)| Row {
+            mode,
+            elapsed,
+            checksum,
+        })
+        .collect();
     if let Some(odd) = rows.iter().find(|row| row.checksum != rows[0].checksum) {
         bail!(
             "{:?} computed {} but running serially computed {}: the modes must do the same work",

@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
+use crate::workload::fastest_interleaved;
+
 /// The most threads the comparison runs; each has its own counter.
 pub const MAX_THREADS: usize = 8;
 
@@ -59,17 +61,24 @@ pub struct Comparison {
     pub padded: Duration,
 }
 
-/// Measures both layouts for every thread count in `1..=max_threads`, best of `repeats`.
+/// Measures both layouts for every thread count in `1..=max_threads`, interleaved, each the
+/// fastest of `repeats`.
 pub fn compare(max_threads: usize, increments: u64, repeats: usize) -> Vec<Comparison> {
     (1..=max_threads.min(MAX_THREADS))
         .map(|threads| {
-            let best = |run: &dyn Fn() -> Duration| {
-                (0..repeats.max(1)).map(|_| run()).min().expect("one run")
-            };
+            let fastest = fastest_interleaved(2, repeats, |layout| {
+                let run = if layout == 0 {
+                    run_adjacent
+                } else {
+                    run_padded
+                };
+                Ok::<_, std::convert::Infallible>(run(threads, increments).0)
+            })
+            .unwrap_or_else(|never| match never {});
             Comparison {
                 threads,
-                adjacent: best(&|| run_adjacent(threads, increments).0),
-                padded: best(&|| run_padded(threads, increments).0),
+                adjacent: fastest[0],
+                padded: fastest[1],
             }
         })
         .collect()

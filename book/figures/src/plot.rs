@@ -272,19 +272,26 @@ pub fn false_sharing(
                 "milliseconds (less is better)",
             ),
         )?;
-        let layouts: [(&str, fn(&Comparison) -> std::time::Duration); 2] = [
-            ("counters side by side in one cache line", |row| {
-                row.adjacent
-            }),
-            ("each counter in its own CachePadded line", |row| row.padded),
-        ];
-        for (index, (label, time)) in layouts.into_iter().enumerate() {
-            let points = comparisons
-                .iter()
-                .map(|row| (row.threads as f64, millis(time(row))))
-                .collect();
-            draw_measured(&mut chart, index, label, points)?;
-        }
+        let adjacent = comparisons
+            .iter()
+            .map(|row| (row.threads as f64, millis(row.adjacent)))
+            .collect();
+        draw_measured(
+            &mut chart,
+            0,
+            "counters side by side in one cache line",
+            adjacent,
+        )?;
+        let padded = comparisons
+            .iter()
+            .map(|row| (row.threads as f64, millis(row.padded)))
+            .collect();
+        draw_measured(
+            &mut chart,
+            1,
+            "each counter in its own CachePadded line",
+            padded,
+        )?;
         draw_legend(&mut chart)?;
         Ok(())
     })

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, MutexGuard};
 
-use crate::workload::cpu_task;
+use crate::workload::{cpu_task, fastest_interleaved};
 
 // ANCHOR: amdahl
 /// Amdahl's law: the speedup on `workers` workers of a job whose `serial_fraction` cannot be
@@ -61,17 +61,13 @@ impl Job {
     }
 
     /// The speedup `T(1) / T(workers)` for every worker count in `1..=max_workers`, each time
-    /// the best of `repeats` runs so that a moment of noise on a shared machine counts less.
+    /// the fastest of `repeats` interleaved runs so that a moment of noise counts less.
     pub fn speedups(&self, max_workers: usize, repeats: usize) -> Vec<(usize, f64)> {
-        let best = |workers| {
-            (0..repeats.max(1))
-                .map(|_| self.run(workers))
-                .min()
-                .expect("at least one run")
-        };
-        let times: Vec<_> = (1..=max_workers)
-            .map(|workers| (workers, best(workers)))
-            .collect();
+        let times = fastest_interleaved(max_workers, repeats, |variant| {
+            Ok::<_, std::convert::Infallible>(self.run(variant + 1))
+        })
+        .unwrap_or_else(|never| match never {});
+        let times: Vec<_> = (1..=max_workers).zip(times).collect();
         let serial = times[0].1.as_secs_f64();
         times
             .into_iter()

@@ -34,3 +34,52 @@ pub fn iterations_for(target: Duration) -> u64 {
         iterations *= 4;
     }
 }
+
+/// Measures every one of `variants` once per round, for `rounds` rounds, and keeps each
+/// variant's fastest time.
+///
+/// On a shared machine other programs come and go. Measuring one variant's runs back to back
+/// would let a burst of other work slow all of them, and only them; interleaving gives every
+/// variant the same chance of a quiet moment, and the fastest run is the one least disturbed.
+pub fn fastest_interleaved<E>(
+    variants: usize,
+    rounds: usize,
+    mut measure: impl FnMut(usize) -> Result<Duration, E>,
+) -> Result<Vec<Duration>, E> {
+    let mut fastest = vec![Duration::MAX; variants];
+    for _ in 0..rounds.max(1) {
+        for (variant, best) in fastest.iter_mut().enumerate() {
+            *best = (*best).min(measure(variant)?);
+        }
+    }
+    Ok(fastest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fastest_interleaved_alternates_variants_and_keeps_each_minimum() {
+        let mut order = Vec::new();
+        let times = [[5, 3], [2, 7]];
+        let mut round = [0usize; 2];
+        let fastest = fastest_interleaved(2, 2, |variant| {
+            order.push(variant);
+            let millis = times[round[variant]][variant];
+            round[variant] += 1;
+            Ok::<_, ()>(Duration::from_millis(millis))
+        })
+        .unwrap();
+        assert_eq!(
+            order,
+            [0, 1, 0, 1],
+            "each round measures every variant once"
+        );
+        assert_eq!(
+            fastest,
+            [Duration::from_millis(2), Duration::from_millis(3)],
+            "each variant keeps its own fastest run"
+        );
+    }
+}
