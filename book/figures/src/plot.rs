@@ -272,20 +272,20 @@ pub fn false_sharing(
                 "milliseconds (less is better)",
             ),
         )?;
-        let adjacent = comparisons
-            .iter()
-            .map(|row| (row.threads as f64, millis(row.adjacent)))
-            .collect();
+        let series = |time: fn(&Comparison) -> std::time::Duration| {
+            comparisons
+                .iter()
+                .map(|row| (row.threads as f64, millis(time(row))))
+                .collect()
+        };
+        let adjacent = series(|row| row.adjacent);
         draw_measured(
             &mut chart,
             0,
             "counters side by side in one cache line",
             adjacent,
         )?;
-        let padded = comparisons
-            .iter()
-            .map(|row| (row.threads as f64, millis(row.padded)))
-            .collect();
+        let padded = series(|row| row.padded);
         draw_measured(
             &mut chart,
             1,

@@ -20,19 +20,22 @@ pub fn cpu_task(n: u64) -> u64 {
 /// How many iterations of [`cpu_task`] take about `target` on this machine, measured now.
 ///
 /// The figures size their work with this so that a run lasts long enough to measure on a fast
-/// machine and not too long on a slow one.
+/// machine and not too long on a slow one. The size grows until one run takes 20 ms; then the
+/// fastest of five runs at that size sets the rate, because a single run that the scheduler
+/// preempted would make the machine look many times slower than it is.
 pub fn iterations_for(target: Duration) -> u64 {
-    let mut iterations = 100_000u64;
-    loop {
+    let time = |iterations| {
         let start = Instant::now();
         black_box(cpu_task(iterations));
-        let elapsed = start.elapsed();
-        if elapsed >= Duration::from_millis(20) {
-            let per_iteration = elapsed.as_secs_f64() / iterations as f64;
-            return ((target.as_secs_f64() / per_iteration) as u64).max(1);
-        }
-        iterations *= 4;
+        start.elapsed()
+    };
+    let mut iterations = 100_000u64;
+    while time(iterations) < Duration::from_millis(20) {
+        iterations *= 2;
     }
+    let fastest = (0..5).map(|_| time(iterations)).min().expect("five runs");
+    let per_iteration = fastest.as_secs_f64() / iterations as f64;
+    ((target.as_secs_f64() / per_iteration) as u64).max(1)
 }
 
 /// Measures every one of `variants` once per round, for `rounds` rounds, and keeps each
