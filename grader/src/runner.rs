@@ -191,10 +191,21 @@ pub fn run(request: &RunRequest) -> Result<RawRun> {
         .process_group(0);
     let write_fd = report_write.as_raw_fd();
     let memory_bytes = request.memory_mib * 1024 * 1024;
+    let private_shm = private_shm_supported()
+        .then(|| PrivateShm::create(&request.sandbox_dir, &nonce))
+        .transpose()?;
+    let shm_mount_source = private_shm.as_ref().map(|shm| shm.c_path.clone());
     // SAFETY: the closure runs in the forked child before exec and only makes
-    // async-signal-safe system calls on values copied into it.
+    // async-signal-safe system calls on values copied into it (the path was allocated before
+    // the fork).
     unsafe {
-        command.pre_exec(move || prepare_child(write_fd, memory_bytes));
+        command.pre_exec(move || {
+            prepare_child(write_fd, memory_bytes)?;
+            match &shm_mount_source {
+                Some(source) => give_private_shm(source),
+                None => Ok(()),
+            }
+        });
     }
 
     let shm_before = shm_objects();
@@ -235,7 +246,100 @@ pub fn run(request: &RunRequest) -> Result<RawRun> {
         stderr: watched.stderr,
         elapsed: watched.elapsed,
         leftovers: watched.leftovers,
-        new_shm_objects: remove_abandoned_shm_objects(&shm_before),
+        new_shm_objects: match &private_shm {
+            Some(shm) => shm.collect_leftovers(),
+            None => remove_abandoned_shm_objects(&shm_before),
+        },
+    })
+}
+
+/// A test's own `/dev/shm`: a folder under `target/` that the test process sees at `/dev/shm`,
+/// through a bind mount in a mount namespace of its own.
+///
+/// Every shared-memory object a test creates lands here and nowhere else, so a leftover is
+/// attributed to exactly the test that left it, even with many tests running at once, and
+/// the machine's real `/dev/shm` is never written.
+struct PrivateShm {
+    dir: PathBuf,
+    c_path: std::ffi::CString,
+}
+
+impl PrivateShm {
+    fn create(sandbox_dir: &Path, nonce: &str) -> Result<PrivateShm> {
+        let dir = sandbox_dir.join("shm").join(nonce);
+        std::fs::create_dir_all(&dir).map_err(|source| Error::io("cannot create", &dir, source))?;
+        let c_path = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).map_err(|_| {
+            Error::new(
+                ErrorKind::Io,
+                format!("{} contains a NUL byte", dir.display()),
+            )
+        })?;
+        Ok(PrivateShm { dir, c_path })
+    }
+
+    /// Names what the test left behind, as the test saw it, and removes the folder.
+    fn collect_leftovers(&self) -> Vec<String> {
+        let mut leftovers: Vec<String> = std::fs::read_dir(&self.dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|entry| format!("/dev/shm/{}", entry.file_name().to_string_lossy()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        leftovers.sort();
+        let _ = std::fs::remove_dir_all(&self.dir);
+        leftovers
+    }
+}
+
+/// In the forked child: a private mount namespace with the test's folder over `/dev/shm`.
+fn give_private_shm(source: &std::ffi::CStr) -> std::io::Result<()> {
+    // SAFETY: plain system calls between fork and exec, on a path allocated before the fork.
+    unsafe {
+        if libc::unshare(libc::CLONE_NEWNS) != 0
+            // Private propagation keeps the bind mount from leaking back to the host.
+            || libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) != 0
+            || libc::mount(
+                source.as_ptr(),
+                c"/dev/shm".as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND,
+                std::ptr::null(),
+            ) != 0
+        {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Whether this machine lets the grader give a test a mount namespace of its own (it needs
+/// root or CAP_SYS_ADMIN). Probed once with a throwaway child; where it is refused, leftovers
+/// are found by comparing the machine's `/dev/shm` before and after instead.
+fn private_shm_supported() -> bool {
+    static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SUPPORTED.get_or_init(|| {
+        let probe_dir = std::env::temp_dir();
+        let Ok(source) = std::ffi::CString::new(probe_dir.as_os_str().as_encoded_bytes()) else {
+            return false;
+        };
+        let mut probe = Command::new("true");
+        probe
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: as for the test processes: system calls only, on a path allocated before.
+        unsafe {
+            probe.pre_exec(move || give_private_shm(&source));
+        }
+        output_own(&mut probe).is_ok_and(|output| output.status.success())
     })
 }
 
