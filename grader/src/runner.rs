@@ -139,6 +139,18 @@ fn forget_own(pid: u32) {
     }
 }
 
+/// Makes the process `command` starts die when the grader dies, instead of running on
+/// unsupervised (a roster's per-student graders, for example, after the roster is killed).
+pub fn die_with_grader(command: &mut Command) -> &mut Command {
+    // SAFETY: one prctl call between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            Ok(())
+        })
+    }
+}
+
 /// Runs `command` to completion like `Command::output`, as a child [`reap_strays`] respects.
 pub fn output_own(command: &mut Command) -> std::io::Result<std::process::Output> {
     let child = spawn_own(command.stdout(Stdio::piped()).stderr(Stdio::piped()))?;

@@ -214,6 +214,7 @@ impl Flags {
         for exercise in &self.exercises {
             command.args(["--exercise", exercise]);
         }
+        grader::runner::die_with_grader(&mut command);
         let output = grader::runner::output_own(&mut command)
             .map_err(|e| format!("cannot run the grader: {e}"))?;
         if !matches!(output.status.code(), Some(0 | 1)) {
