@@ -15,8 +15,9 @@
 //! measuring process is an *attempt*, and the decision follows these rules:
 //!
 //! - `p == 1`: nothing to measure, `inconclusive (1 core)`.
-//! - An attempt whose `S_ref` is below [`busy_below`], or whose runs of one kind varied by
-//!   more than [`MAX_SPREAD`], ran on a busy machine: wait (longer each time) and try again. When every attempt was busy, the verdict is `inconclusive (machine
+//! - An attempt whose `S_ref` is below [`busy_below`] or above [`impossible_above`], or whose
+//!   runs of one kind varied by more than [`MAX_SPREAD`], ran on a busy machine: wait (longer
+//!   each time) and try again. When every attempt was busy, the verdict is `inconclusive (machine
 //!   busy)`: a correct solution is never failed for someone else's load.
 //! - An attempt on a quiet machine with `S ≥ τ` passes. A busy attempt never passes, however
 //!   fast the learner's runs look: under load the serial runs can be slowed more than the
@@ -47,7 +48,7 @@ pub const MAX_ATTEMPTS: usize = 4;
 /// Conclusive attempts below the threshold needed to fail.
 pub const FAILS_NEEDED: usize = 2;
 /// Interleaved rounds in one measuring process.
-pub const ROUNDS_PER_ATTEMPT: usize = 3;
+pub const ROUNDS_PER_ATTEMPT: usize = 5;
 /// The most the typical run of a kind may be slower than the fastest (as a fraction) for an
 /// attempt to count. Beyond it the fastest run is itself luck, and so is any ratio of two.
 pub const MAX_SPREAD: f64 = 0.25;
@@ -58,6 +59,12 @@ pub const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// On two cores a reference below 1.5× means something else holds one of them.
 pub fn busy_below(workers: usize) -> f64 {
     1.0 + 0.5 * (workers as f64 - 1.0)
+}
+
+/// A reference speedup above this is impossible on `workers` cores: something slowed the
+/// serial reference runs, and the threshold computed from it would be unfair.
+pub fn impossible_above(workers: usize) -> f64 {
+    workers as f64 * 1.1
 }
 
 /// The speedup expected of the learner: `τ = max(1.2, 1 + α·(S_ref − 1))`.
@@ -125,7 +132,9 @@ impl Measurement {
     /// The machine was too busy for this attempt to judge anything: the reference could not
     /// speed up, or the runs were too noisy for their fastest to mean much.
     pub fn busy(&self) -> bool {
-        self.reference_speedup < busy_below(self.workers) || self.spread > MAX_SPREAD
+        self.reference_speedup < busy_below(self.workers)
+            || self.reference_speedup > impossible_above(self.workers)
+            || self.spread > MAX_SPREAD
     }
 
     pub fn fast_enough(&self) -> bool {
@@ -201,10 +210,12 @@ pub fn decide(
         };
         if measurement.busy() {
             notes.push(format!(
-                "attempt {number}: the machine was busy (the reference reached {:.2}×, {:.2}× is \
-                 needed to judge; runs varied by {:.0}%, at most {:.0}% is; your code {:.2}×)",
+                "attempt {number}: the machine was busy (the reference reached {:.2}×, {:.2}× to \
+                 {:.2}× is needed to judge; runs varied by {:.0}%, at most {:.0}% is; your code \
+                 {:.2}×)",
                 measurement.reference_speedup,
                 busy_below(workers),
+                impossible_above(workers),
                 measurement.spread * 100.0,
                 MAX_SPREAD * 100.0,
                 measurement.speedup
@@ -478,6 +489,16 @@ mod tests {
             measurement.spread
         );
         assert!(measurement.busy());
+    }
+
+    #[test]
+    fn a_superlinear_reference_is_noise_not_a_higher_bar() {
+        let (decision, ..) = decide_from(
+            (0..MAX_ATTEMPTS)
+                .map(|_| measured([200, 190, 300, 100]))
+                .collect(),
+        );
+        assert_eq!(decision.verdict.label(), "inconclusive");
     }
 
     #[test]
