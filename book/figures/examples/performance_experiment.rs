@@ -24,10 +24,11 @@ fn main() -> anyhow::Result<()> {
     // About a quarter of a second per task on this machine, measured before the experiment.
     let work = iterations_for(Duration::from_millis(250));
     let repeats = 3;
+    let machine = Machine::current().probed();
     let rows = experiment::run(&program, tasks, work, repeats)?;
     print!(
         "{}",
-        experiment::markdown_table(&rows, tasks, work, repeats, &Machine::current())
+        experiment::markdown_table(&rows, tasks, work, repeats, &machine)
     );
     Ok(())
 }

@@ -209,6 +209,7 @@ mod tests {
             cores: 2,
             cpu_model: None,
             load: None,
+            cores_free: None,
             date: "2026-05-01".to_string(),
         };
         let table = markdown_table(&rows, 4, 1_000, 3, &machine);

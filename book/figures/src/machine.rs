@@ -13,6 +13,10 @@ pub struct Machine {
     /// The one-minute load average when the run began, from `/proc/loadavg`. Above the core
     /// count, other programs were competing for the cores and the numbers are pessimistic.
     pub load: Option<f64>,
+    /// How many cores a probe got right before the figure was measured: one busy thread per
+    /// core for a fifth of a second, CPU time divided by wall-clock time. Set by
+    /// [`Machine::probed`]; well below [`Machine::cores`], other programs had the rest.
+    pub cores_free: Option<f64>,
     /// The day of the run, `YYYY-MM-DD` in UTC.
     pub date: String,
 }
@@ -28,9 +32,43 @@ impl Machine {
             cores: std::thread::available_parallelism().map_or(1, |cores| cores.get()),
             cpu_model: cpu_model(),
             load: load_average(),
+            cores_free: None,
             date: utc_date(seconds),
         }
     }
+}
+
+impl Machine {
+    /// This description, with how many cores a busy thread per core gets right now.
+    pub fn probed(&self) -> Machine {
+        let probe_time = std::time::Duration::from_millis(200);
+        let (cpu_before, wall_before) = (cpu_time(), std::time::Instant::now());
+        std::thread::scope(|scope| {
+            for _ in 0..self.cores {
+                scope.spawn(|| {
+                    while wall_before.elapsed() < probe_time {
+                        std::hint::black_box(crate::workload::cpu_task(100_000));
+                    }
+                });
+            }
+        });
+        let wall = wall_before.elapsed().as_secs_f64();
+        Machine {
+            cores_free: Some((cpu_time() - cpu_before) / wall),
+            ..self.clone()
+        }
+    }
+}
+
+/// CPU seconds used so far by this process.
+fn cpu_time() -> f64 {
+    // SAFETY: getrusage only writes into the zeroed struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0.0;
+    }
+    let seconds = |time: libc::timeval| time.tv_sec as f64 + time.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 impl fmt::Display for Machine {
@@ -42,6 +80,9 @@ impl fmt::Display for Machine {
         }
         if let Some(load) = self.load {
             write!(formatter, ", load {load:.1}")?;
+        }
+        if let Some(cores_free) = self.cores_free {
+            write!(formatter, ", {cores_free:.1} of them free")?;
         }
         write!(formatter, ", {}", self.date)
     }
@@ -109,11 +150,12 @@ mod tests {
             cores: 2,
             cpu_model: Some("Example CPU".to_string()),
             load: Some(0.25),
+            cores_free: Some(1.84),
             date: "2026-05-01".to_string(),
         };
         assert_eq!(
             machine.to_string(),
-            "measured on 2 cores (Example CPU), load 0.2, 2026-05-01"
+            "measured on 2 cores (Example CPU), load 0.2, 1.8 of them free, 2026-05-01"
         );
     }
 }

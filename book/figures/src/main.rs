@@ -73,11 +73,12 @@ fn main() -> anyhow::Result<()> {
         slice_work: work_for(3.0),
         wait: Duration::from_secs_f64(9e-3 * scale),
     };
+    let probed = machine.probed();
     let panels: Vec<_> = Scenario::ALL
         .iter()
         .map(|&scenario| (scenario, timeline::record(scenario, sizes)))
         .collect();
-    write("timeline.svg", plot::timeline(&panels, threads, &machine)?)?;
+    write("timeline.svg", plot::timeline(&panels, threads, &probed)?)?;
 
     let max_workers = (2 * machine.cores).clamp(4, 8);
     let total_work = work_for(150.0);
@@ -86,6 +87,7 @@ fn main() -> anyhow::Result<()> {
         serial_fraction,
         global_lock,
     };
+    let probed = machine.probed();
     let series = vec![
         SpeedupSeries {
             label: "Rust threads, nothing serial".to_string(),
@@ -105,10 +107,11 @@ fn main() -> anyhow::Result<()> {
     ];
     write(
         "speedup.svg",
-        plot::speedup(&series, machine.cores, &machine)?,
+        plot::speedup(&series, machine.cores, &probed)?,
     )?;
 
     let increments = (10_000_000.0 * scale) as u64;
+    let probed = machine.probed();
     let comparisons = false_sharing::compare(
         max_workers.min(false_sharing::MAX_THREADS),
         increments,
@@ -116,16 +119,17 @@ fn main() -> anyhow::Result<()> {
     );
     write(
         "false_sharing.svg",
-        plot::false_sharing(&comparisons, increments, &machine)?,
+        plot::false_sharing(&comparisons, increments, &probed)?,
     )?;
 
     let program = std::env::current_exe().context("cannot find this program to start workers")?;
     let tasks = 4;
     let work = work_for(250.0);
+    let probed = machine.probed();
     let rows = experiment::run(&program, tasks, work, repeats)?;
     write(
         "performance_experiment.md",
-        experiment::markdown_table(&rows, tasks, work, repeats, &machine),
+        experiment::markdown_table(&rows, tasks, work, repeats, &probed),
     )?;
     Ok(())
 }
