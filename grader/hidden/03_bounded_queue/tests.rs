@@ -421,6 +421,66 @@ fn blocked_pop_uses_no_cpu_time() {
     );
 }
 
+/// How often, and how far apart, the kernel is asked what a blocked consumer waits on.
+const WAIT_SAMPLES: usize = 40;
+const WAIT_SAMPLE_GAP: Duration = Duration::from_millis(10);
+
+/// What the kernel says thread `tid` of this process is waiting in: the wait channel, and
+/// the system call number where the wait channel is hidden.
+fn kernel_wait_of(tid: i32) -> (String, Option<i64>) {
+    let task = format!("/proc/self/task/{tid}");
+    let wchan = std::fs::read_to_string(format!("{task}/wchan")).unwrap_or_default();
+    let syscall = std::fs::read_to_string(format!("{task}/syscall"))
+        .ok()
+        .and_then(|text| text.split_whitespace().next().and_then(|n| n.parse().ok()));
+    (wchan, syscall)
+}
+
+/// A consumer blocked on an empty queue must wait on a condition, so the kernel shows it asleep
+/// in a futex every time it looks. A queue that polls with `sleep` shows it on a timer; one that
+/// spins shows it running or yielding. This asks the kernel, not the clock, so it holds on a
+/// loaded machine: a correct `pop` is never seen otherwise, a wrong one almost always is.
+fn blocked_pop_waits_on_a_condition() {
+    let queue = BoundedQueue::new(1);
+    let (tid_sender, tid) = mpsc::channel();
+    std::thread::scope(|scope| {
+        let consumer = scope.spawn(|| {
+            tid_sender.send(measure::current_thread_id()).unwrap();
+            queue.pop()
+        });
+        let tid = tid.recv().unwrap();
+        // A correct pop blocks within moments; a spinning one never does, which is what the
+        // looks below count, so the answer here is not needed.
+        let _ = measure::wait_until_blocked(&[tid], BLOCK_PATIENCE);
+        let (mut on_a_timer, mut not_asleep) = (0, 0);
+        for _ in 0..WAIT_SAMPLES {
+            std::thread::sleep(WAIT_SAMPLE_GAP);
+            let (wchan, syscall) = kernel_wait_of(tid);
+            // x86-64 system calls 35 and 230 are nanosleep and clock_nanosleep.
+            if wchan.contains("nanosleep") || matches!(syscall, Some(35 | 230)) {
+                on_a_timer += 1;
+            } else if !measure::is_blocked(tid) {
+                not_asleep += 1;
+            }
+        }
+        queue.push(7).unwrap();
+        assert_eq!(consumer.join().unwrap(), Some(7), "the waiting pop must return the item pushed");
+        assert!(
+            on_a_timer == 0,
+            "a pop blocked on an empty queue was asleep on a timer in {on_a_timer} of \
+             {WAIT_SAMPLES} looks: it polls, sleeping and checking again, so every hand-over \
+             waits for the next tick. Wait on a Condvar, which wakes the moment push notifies it"
+        );
+        // A condition variable may wake spuriously now and then; half the looks is far more.
+        assert!(
+            not_asleep <= WAIT_SAMPLES / 2,
+            "a pop blocked on an empty queue was running instead of asleep in {not_asleep} of \
+             {WAIT_SAMPLES} looks: it busy-waits, checking again and again and burning a core. \
+             Wait on a Condvar, which sleeps until push notifies it"
+        );
+    });
+}
+
 /// Items per second that `THROUGHPUT_THREADS` producers and as many consumers move for `THROUGHPUT_WINDOW`, with
 /// `push` and `pop` given as closures so that any queue can be timed the same way.
 fn items_per_second<Q: Sync>(
@@ -576,5 +636,6 @@ harness::hidden_tests![
     pop_drains_what_remains_after_close,
     stress_every_item_exactly_once_on_real_threads,
     blocked_pop_uses_no_cpu_time,
+    blocked_pop_waits_on_a_condition,
     throughput_compared_with_crossbeam,
 ];
