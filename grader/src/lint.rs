@@ -181,6 +181,11 @@ impl<'ast> Visit<'ast> for Visitor {
     }
 
     fn visit_attribute(&mut self, attribute: &'ast syn::Attribute) {
+        // Doc comments are attributes too (`#[doc = "..."]`), but their words are prose: a
+        // comment that says "used by shutdown" is not `#[used]`.
+        if attribute.path().is_ident("doc") {
+            return;
+        }
         // `#[unsafe(no_mangle)]` wraps the interesting name, so the whole attribute is searched.
         let text = quote_tokens(attribute);
         for name in PRE_MAIN_ATTRIBUTES {

@@ -92,6 +92,20 @@ fn code_that_could_run_before_main_is_rejected_in_every_exercise() {
 }
 
 #[test]
+fn words_in_doc_comments_are_prose_not_attributes() {
+    let code = "//! Nothing here is used before main.\n\
+                /// Stops the workers (used by `shutdown`); never `#[no_mangle]` or link_section.\n\
+                pub fn stop() {}";
+    // A snippet that did not parse would be skipped, and this test would prove nothing.
+    syn::parse_file(code).expect("the snippet parses");
+    assert!(
+        problems(code, false).is_empty(),
+        "{:?}",
+        problems(code, false)
+    );
+}
+
+#[test]
 fn a_file_that_does_not_parse_is_left_to_the_compiler() {
     assert!(problems("fn f( {", true).is_empty());
 }
