@@ -117,20 +117,9 @@ fn sample(pgid: i32) -> BTreeMap<(i32, i32), Sample> {
                 continue;
             };
             let dir = task.path();
-            let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
+            let Some(stat) = harness::procfs::read_stat(dir.join("stat")) else {
                 continue;
             };
-            let Some((name, fields)) = split_stat(&stat) else {
-                continue;
-            };
-            let field = |n: usize| {
-                fields
-                    .get(n)
-                    .and_then(|f| f.parse::<u64>().ok())
-                    .unwrap_or(0)
-            };
-            // Fields after the name, counted from 0: 0 state, 11 utime, 12 stime.
-            let state = fields.first().and_then(|s| s.chars().next()).unwrap_or('?');
             let wchan = std::fs::read_to_string(dir.join("wchan")).unwrap_or_default();
             let syscall = std::fs::read_to_string(dir.join("syscall"))
                 .ok()
@@ -138,9 +127,9 @@ fn sample(pgid: i32) -> BTreeMap<(i32, i32), Sample> {
             samples.insert(
                 (pid, tid),
                 Sample {
-                    name,
-                    state,
-                    cpu_ticks: field(11) + field(12),
+                    name: stat.name,
+                    state: stat.state,
+                    cpu_ticks: stat.cpu_ticks,
                     wchan,
                     syscall,
                 },
@@ -148,15 +137,6 @@ fn sample(pgid: i32) -> BTreeMap<(i32, i32), Sample> {
         }
     }
     samples
-}
-
-/// Splits `/proc/.../stat` into the command name and the fields after it. The name is in
-/// parentheses and may contain spaces and parentheses itself, hence the last `)`.
-pub(crate) fn split_stat(stat: &str) -> Option<(String, Vec<&str>)> {
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let name = stat.get(open + 1..close)?.to_owned();
-    Some((name, stat.get(close + 2..)?.split_whitespace().collect()))
 }
 
 /// Names the wait in words a learner knows. The wait channel is the kernel function the thread

@@ -166,9 +166,10 @@ pub fn reap_strays() -> Vec<String> {
     let own = OWN_CHILDREN.lock().unwrap_or_else(|e| e.into_inner());
     let me = std::process::id() as i32;
     let mut strays = Vec::new();
-    for (pid, parent, _group, name) in all_processes() {
+    for (pid, stat) in harness::procfs::all_processes() {
         let is_own = own.as_ref().is_some_and(|own| own.contains(&(pid as u32)));
-        if parent == me && !is_own {
+        let name = stat.name;
+        if stat.parent == me && !is_own {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
             let _ = nix::sys::wait::waitpid(Pid::from_raw(pid), None);
             strays.push(format!("process {pid} ({name})"));
@@ -581,40 +582,12 @@ fn find_report(bytes: &[u8], nonce: &str) -> (Option<harness::Report>, usize) {
     (found, forged)
 }
 
-/// `(pid, parent pid, process group, name)` of every process on the machine.
-fn all_processes() -> Vec<(i32, i32, i32, String)> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut processes = Vec::new();
-    for entry in entries.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some((name, fields)) = diagnosis::split_stat(&stat) else {
-            continue;
-        };
-        // After the name: 0 state, 1 parent pid, 2 process group.
-        let number = |n: usize| {
-            fields
-                .get(n)
-                .and_then(|f| f.parse::<i32>().ok())
-                .unwrap_or(0)
-        };
-        processes.push((pid, number(1), number(2), name));
-    }
-    processes
-}
-
 /// Live or zombie members of a process group.
 pub fn processes_in_group(pgid: i32) -> Vec<i32> {
-    all_processes()
+    harness::procfs::all_processes()
         .into_iter()
-        .filter(|(_, _, group, _)| *group == pgid)
-        .map(|(pid, ..)| pid)
+        .filter(|(_, stat)| stat.group == pgid)
+        .map(|(pid, _)| pid)
         .collect()
 }
 

@@ -19,6 +19,7 @@
 
 pub mod measure;
 pub mod model;
+pub mod procfs;
 mod protocol;
 mod run;
 pub mod timing;

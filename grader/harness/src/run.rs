@@ -205,30 +205,13 @@ pub struct ChildProcess {
 /// Every process whose parent is this one, running or zombie. Hidden tests of process
 /// exercises use it to check reaping at the moment it matters, with a message of their own.
 pub fn child_processes() -> Vec<ChildProcess> {
-    let me = process::id();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut found = Vec::new();
-    for entry in entries.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // The command name is in parentheses and may itself contain spaces or parentheses,
-        // so the fields are counted from the last closing parenthesis.
-        let Some(after_name) = stat.rfind(')').map(|at| &stat[at + 2..]) else {
-            continue;
-        };
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        if fields.get(1).and_then(|p| p.parse::<u32>().ok()) == Some(me) {
-            found.push(ChildProcess {
-                pid,
-                zombie: fields.first() == Some(&"Z"),
-            });
-        }
-    }
-    found
+    let me = process::id() as i32;
+    crate::procfs::all_processes()
+        .into_iter()
+        .filter(|(_, stat)| stat.parent == me)
+        .map(|(pid, stat)| ChildProcess {
+            pid,
+            zombie: stat.state == 'Z',
+        })
+        .collect()
 }
