@@ -216,7 +216,9 @@ impl Names {
 fn remove_stale_files(dir: &Path, subject: &Subject) -> Result<()> {
     let mut folders = vec![dir.to_owned()];
     while let Some(folder) = folders.pop() {
-        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {
@@ -385,6 +387,7 @@ struct CompilerMessage {
 
 fn parse_messages(stdout: &str) -> Messages {
     let mut messages = Messages::default();
+    let mut model_errors = Vec::new();
     for line in stdout.lines() {
         let Ok(message) = serde_json::from_str::<CargoMessage>(line) else {
             continue;
@@ -402,12 +405,32 @@ fn parse_messages(stdout: &str) -> Messages {
             "compiler-message" => {
                 if let Some(compiler) = message.message {
                     if compiler.level == "error" {
-                        messages.errors.extend(compiler.rendered);
+                        let from_model = message
+                            .target
+                            .as_ref()
+                            .is_some_and(|t| t.name.ends_with("_model"));
+                        let errors = if from_model {
+                            &mut model_errors
+                        } else {
+                            &mut messages.errors
+                        };
+                        // "aborting due to N previous errors" only counts the real ones.
+                        errors.extend(
+                            compiler
+                                .rendered
+                                .filter(|text| !text.starts_with("error: aborting due to")),
+                        );
                     }
                 }
             }
             _ => {}
         }
+    }
+    // The model-checked twin compiles the same files, so it repeats every mistake, with the
+    // model checker's types in the message. Its errors matter only when the real build has
+    // none (code that compiles with std's types but not with shuttle's).
+    if messages.errors.is_empty() {
+        messages.errors = model_errors;
     }
     messages
 }
