@@ -118,6 +118,10 @@ pub fn decide(run: &RawRun, context: &Context<'_>) -> Verdict {
                         run.leftovers.join(", ")
                     ),
                 }
+            } else if let (Some(reason), Ending::Exited(0)) = (&report.inconclusive, &run.ending) {
+                Verdict::Inconclusive {
+                    reason: reason.clone(),
+                }
             } else if run.ending == Ending::Exited(0) {
                 Verdict::Pass
             } else {

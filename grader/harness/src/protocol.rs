@@ -19,6 +19,10 @@ pub struct Report {
     /// a measured speedup, a throughput comparison.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Set when the test decided, through [`crate::inconclusive`], that this machine cannot
+    /// show what it measures right now: says why.
+    #[serde(default)]
+    pub inconclusive: Option<String>,
     /// What a timing test measured, when the grader's speedup timer started it.
     #[serde(default)]
     pub speedup: Option<crate::timing::SpeedupSamples>,

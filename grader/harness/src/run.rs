@@ -13,6 +13,23 @@ use crate::Test;
 /// is often on a worker thread while the test fails on the main one.
 static PANICS: Mutex<Vec<PanicRecord>> = Mutex::new(Vec::new());
 
+/// Why the test could not decide, from [`inconclusive`].
+static INCONCLUSIVE: Mutex<Option<String>> = Mutex::new(None);
+
+/// The unwinding payload of [`inconclusive`], which the harness tells apart from a panic.
+struct InconclusiveMarker;
+
+/// Ends the test without a verdict of pass or fail: this machine cannot show what the test
+/// measures right now (one core, two vCPUs on one physical core, a busy machine). The grader
+/// reports `inconclusive` with `reason`. Call it on the test function's own thread.
+pub fn inconclusive(reason: impl Into<String>) -> ! {
+    if let Ok(mut slot) = INCONCLUSIVE.lock() {
+        *slot = Some(reason.into());
+    }
+    // `resume_unwind` skips the panic hook: this is not a panic, and must not be recorded as one.
+    panic::resume_unwind(Box::new(InconclusiveMarker))
+}
+
 /// Notes for the learner, sent with the report.
 static NOTES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -73,6 +90,7 @@ fn run_one(test: &Test) -> ! {
     let harness_pid = process::id();
     let outcome = match panic::catch_unwind(test.run) {
         Ok(()) => ReportOutcome::Returned,
+        Err(payload) if payload.is::<InconclusiveMarker>() => ReportOutcome::Returned,
         Err(_) => ReportOutcome::Panicked,
     };
     if process::id() != harness_pid {
@@ -96,6 +114,7 @@ fn run_one(test: &Test) -> ! {
             .unwrap_or_default(),
         leak: leftover_children(),
         notes: NOTES.lock().map(|notes| notes.clone()).unwrap_or_default(),
+        inconclusive: INCONCLUSIVE.lock().ok().and_then(|mut reason| reason.take()),
         speedup: crate::timing::take_samples(),
     };
     let line = serde_json::to_string(&report).expect("a report always serialises");
