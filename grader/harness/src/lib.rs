@@ -35,7 +35,7 @@ pub struct Test {
 
 /// Declares the binary's tests and generates `main`.
 ///
-/// ```ignore
+/// ```no_run
 /// fn counter_counts_every_increment() { /* ... */ }
 /// harness::hidden_tests![counter_counts_every_increment];
 /// ```
