@@ -69,8 +69,12 @@ fn every_way_of_naming_an_exercise_finds_it() {
 fn checking_the_stub_fails_with_a_report_that_teaches() {
     let _progress = PROGRESS.lock().unwrap_or_else(|e| e.into_inner());
     let (code, stdout) = run(&["check", "01"]);
-    assert_eq!(code, Some(1), "the stub must fail:
-{stdout}");
+    assert_eq!(
+        code,
+        Some(1),
+        "the stub must fail:
+{stdout}"
+    );
     assert!(
         stdout.contains("lost 1 of 4 updates"),
         "the counter's lost update is counted:\n{stdout}"

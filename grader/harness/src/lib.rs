@@ -25,7 +25,7 @@ mod run;
 pub mod timing;
 
 pub use protocol::{PanicRecord, Report, ReportOutcome, RESULT_FD};
-pub use run::{inconclusive, child_processes, leftover_children, main, note, ChildProcess};
+pub use run::{child_processes, inconclusive, leftover_children, main, note, ChildProcess};
 
 /// One hidden test: a name that says what behaviour it checks, and the function that checks it.
 pub struct Test {

@@ -114,7 +114,10 @@ fn run_one(test: &Test) -> ! {
             .unwrap_or_default(),
         leak: leftover_children(),
         notes: NOTES.lock().map(|notes| notes.clone()).unwrap_or_default(),
-        inconclusive: INCONCLUSIVE.lock().ok().and_then(|mut reason| reason.take()),
+        inconclusive: INCONCLUSIVE
+            .lock()
+            .ok()
+            .and_then(|mut reason| reason.take()),
         speedup: crate::timing::take_samples(),
     };
     let line = serde_json::to_string(&report).expect("a report always serialises");
