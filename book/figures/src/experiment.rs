@@ -205,13 +205,7 @@ mod tests {
             row(Mode::OnThreads, 400),
             row(Mode::OnProcesses, 500),
         ];
-        let machine = Machine {
-            cores: 2,
-            cpu_model: None,
-            load: None,
-            cores_free: None,
-            date: "2026-05-01".to_string(),
-        };
+        let machine = Machine::two_cores_on_a_fixed_day();
         let table = markdown_table(&rows, 4, 1_000, 3, &machine);
         assert!(table.contains("| 4 threads | 0.400 s | 2.00× |"), "{table}");
         assert!(

@@ -6,6 +6,7 @@
 
 pub mod experiment;
 pub mod false_sharing;
+pub mod granularity;
 pub mod machine;
 pub mod plot;
 pub mod speedup;

@@ -39,6 +39,19 @@ impl Machine {
 }
 
 impl Machine {
+    /// A two-core machine on a fixed day, with nothing probed: what the tests draw figures for,
+    /// so that they can look for its description in the output.
+    #[cfg(test)]
+    pub(crate) fn two_cores_on_a_fixed_day() -> Machine {
+        Machine {
+            cores: 2,
+            cpu_model: None,
+            load: None,
+            cores_free: None,
+            date: "2026-05-01".to_string(),
+        }
+    }
+
     /// This description, with how many cores a busy thread per core gets right now.
     pub fn probed(&self) -> Machine {
         let probe_time = std::time::Duration::from_millis(200);

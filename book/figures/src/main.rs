@@ -12,6 +12,7 @@ use anyhow::{bail, Context};
 
 use figures::experiment;
 use figures::false_sharing;
+use figures::granularity;
 use figures::machine::Machine;
 use figures::plot::{self, SpeedupSeries};
 use figures::speedup::Job;
@@ -120,6 +121,22 @@ fn main() -> anyhow::Result<()> {
     write(
         "false_sharing.svg",
         plot::false_sharing(&comparisons, increments, &probed)?,
+    )?;
+
+    // Two million words: enough that the fast middle of the curve takes tens of milliseconds.
+    let words = (2_000_000.0 * scale) as usize;
+    let probed = machine.probed();
+    // A cell lasts tens of milliseconds, where a neighbour's short burst can slow every run of
+    // it; twice the usual repeats cost a few seconds and make an undisturbed run likelier.
+    let granularity_repeats = 2 * repeats;
+    let points = granularity::measure(words, machine.cores, granularity_repeats)?;
+    write(
+        "granularity.svg",
+        plot::granularity(&points, words, machine.cores, &probed)?,
+    )?;
+    write(
+        "granularity.md",
+        granularity::markdown_table(&points, words, machine.cores, granularity_repeats, &probed),
     )?;
 
     let program = std::env::current_exe().context("cannot find this program to start workers")?;

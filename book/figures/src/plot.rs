@@ -5,6 +5,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::false_sharing::Comparison;
+use crate::granularity;
 use crate::machine::Machine;
 use crate::speedup::amdahl_speedup;
 use crate::timeline::{Activity, Scenario, Slice};
@@ -152,12 +153,16 @@ fn line_chart<'area, 'svg>(
 }
 
 /// One measured series: a line through the points, a dot on each, and a legend entry.
-fn draw_measured<'area, 'svg: 'area>(
-    chart: &mut LineChart<'area, 'svg>,
+fn draw_measured<'area, 'svg: 'area, X, Y>(
+    chart: &mut ChartContext<'area, SVGBackend<'svg>, Cartesian2d<X, Y>>,
     index: usize,
     label: &str,
     points: Vec<(f64, f64)>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<()>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
     let style = colour(index).stroke_width(2);
     chart
         .draw_series(LineSeries::new(points.clone(), style))?
@@ -171,10 +176,17 @@ fn draw_measured<'area, 'svg: 'area>(
     Ok(())
 }
 
-fn draw_legend<'area, 'svg: 'area>(chart: &mut LineChart<'area, 'svg>) -> anyhow::Result<()> {
+fn draw_legend<'area, 'svg: 'area, X, Y>(
+    chart: &mut ChartContext<'area, SVGBackend<'svg>, Cartesian2d<X, Y>>,
+    corner: SeriesLabelPosition,
+) -> anyhow::Result<()>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(corner)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK.mix(0.3))
         .label_font((FONT, 14))
@@ -235,7 +247,7 @@ pub fn speedup(
                 ))?;
             }
         }
-        draw_legend(&mut chart)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         area.draw(&Text::new(
             format!("dashed: Amdahl's law, same serial fraction, at most {cores} cores"),
             (WIDTH as i32 - 420, 40),
@@ -292,7 +304,77 @@ pub fn false_sharing(
             "each counter in its own CachePadded line",
             padded,
         )?;
-        draw_legend(&mut chart)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        Ok(())
+    })
+}
+
+/// Exercise 09's granularity curve: time against batch size, both on logarithmic axes, on one
+/// thread and on every core. Logarithmic time keeps the slow tiny batches and the fast middle
+/// readable on one plot; the gap between the two lines is then the speedup at each size.
+pub fn granularity(
+    points: &[granularity::Point],
+    words: usize,
+    cores: usize,
+    machine: &Machine,
+) -> anyhow::Result<String> {
+    let millis = |duration: std::time::Duration| duration.as_secs_f64() * 1e3;
+    let times = || {
+        points
+            .iter()
+            .flat_map(|point| [millis(point.one_thread), millis(point.all_cores)])
+    };
+    let bottom = times().fold(f64::INFINITY, f64::min) * 0.7;
+    let top = times().fold(1.0, f64::max) * 1.25;
+    let largest_batch = points
+        .iter()
+        .map(|point| point.batch_size)
+        .max()
+        .unwrap_or(1);
+    svg(480, machine, |area| {
+        let caption = format!(
+            "Granularity: counting {} words with count_by_key",
+            thousands(words as u64)
+        );
+        let mut chart = ChartBuilder::on(area)
+            .caption(caption, (FONT, 20))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(
+                (0.7..largest_batch as f64 * 1.5).log_scale(),
+                (bottom..top).log_scale(),
+            )?;
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .x_label_formatter(&|size| thousands(size.round() as u64))
+            .y_label_formatter(&|time| format!("{time:.0}"))
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .x_desc("items per batch (one rayon task each)")
+            .y_desc("milliseconds (less is better)")
+            .draw()?;
+        let series = |time: fn(&granularity::Point) -> std::time::Duration| {
+            points
+                .iter()
+                .map(|point| (point.batch_size as f64, millis(time(point))))
+                .collect()
+        };
+        draw_measured(
+            &mut chart,
+            0,
+            "on 1 thread",
+            series(|point| point.one_thread),
+        )?;
+        draw_measured(
+            &mut chart,
+            1,
+            &format!("on {cores} threads"),
+            series(|point| point.all_cores),
+        )?;
+        // Tiny batches are slow, so the top left is taken; the legend goes top right.
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
 }
@@ -304,13 +386,7 @@ mod tests {
     use super::*;
 
     fn machine() -> Machine {
-        Machine {
-            cores: 2,
-            cpu_model: None,
-            load: None,
-            cores_free: None,
-            date: "2026-05-01".to_string(),
-        }
+        Machine::two_cores_on_a_fixed_day()
     }
 
     #[test]
@@ -354,10 +430,18 @@ mod tests {
         };
         let false_sharing =
             false_sharing(&[comparison], 1_000, &machine()).expect("the comparison draws");
+        let point = granularity::Point {
+            batch_size: 4_096,
+            one_thread: Duration::from_millis(40),
+            all_cores: Duration::from_millis(21),
+        };
+        let granularity =
+            granularity(&[point], 10_000, 2, &machine()).expect("the granularity curve draws");
         for (name, svg) in [
             ("timeline", timeline),
             ("speedup", speedup),
             ("false sharing", false_sharing),
+            ("granularity", granularity),
         ] {
             assert!(
                 svg.starts_with("<svg"),
