@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use grader::catalog::Catalog;
+use grader::execute::Execution;
 use grader::mutant::Mutant;
 use grader::scratch::{self, Profile};
 use grader::subject::Subject;
@@ -89,15 +90,24 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 None if *who == "solution" => Subject::solution(&workspace, exercise)?,
                 None => Subject::exercise(&workspace, exercise)?,
             };
-            let binary = scratch::build(&workspace, exercise, &subject, Profile::Release, false)?
+            let suite = exercise.hidden_suite();
+            let binary = scratch::build(&workspace, exercise, &suite, &subject, Profile::Release, false)?
                 .map_err(|failure| failure.errors.join("\n"))?;
+            let test = suite
+                .test(test_name)
+                .ok_or_else(|| format!("exercise {} has no test `{test_name}`", exercise.dir_name))?
+                .clone();
+            let execution = Execution {
+                workspace: &workspace,
+                suite: &suite,
+                subject: &subject,
+                memory_mib: suite.limits.memory_mib,
+            };
             let count: usize = count.parse()?;
             let mut tally: BTreeMap<String, usize> = BTreeMap::new();
             for decision in 1..=count {
-                let result = grader::timing::run_speedup_test(
-                    &workspace, exercise, &subject, &binary, test_name, &speedup,
-                )?;
-                let label = result.verdict.label();
+                let result = execution.run_timed_test(&binary, &test, &speedup)?;
+                let label = result.verdict.label().to_string();
                 println!("{decision:>4} {label:<13} {:>6} ms", result.elapsed_ms);
                 for note in &result.notes {
                     println!("       {note}");

@@ -6,10 +6,11 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::suite::{SuiteKind, TestSuite};
+use crate::verdict::Expected;
 use crate::workspace::Workspace;
 use crate::{error, Error, ErrorKind, Result};
 
@@ -132,10 +133,10 @@ impl SpeedupMeta {
 pub struct Expectation {
     /// The hidden test that must catch it.
     pub rejected_by: String,
-    /// The verdict label that test must give, or a prefix of it: `fail`, `panic`,
-    /// `timeout`, `timeout:deadlock`, `timeout:spinning`, `crash`, `leak`; or the stage that
-    /// stops it before any test runs: `build` (does not compile), `rejected` (by the lint).
-    pub verdict: String,
+    /// The verdict that test must give: `fail`, `panic`, `timeout` (any diagnosis),
+    /// `timeout:deadlock`, `timeout:spinning`, `crash`, `leak`; or the stage that stops it
+    /// before any test runs: `build` (does not compile), `rejected` (refused before compiling).
+    pub verdict: Expected,
 }
 
 impl Catalog {
@@ -271,25 +272,14 @@ impl Exercise {
         self.hidden_dir.join("mutants")
     }
 
-    /// The time limit of the named test.
-    pub fn timeout_of(&self, test_name: &str) -> Duration {
-        let seconds = self
-            .meta
-            .tests
-            .iter()
-            .find(|test| test.name == test_name)
-            .and_then(|test| test.timeout_secs)
-            .unwrap_or(self.meta.limits.test_timeout_secs);
-        Duration::from_secs_f64(seconds)
-    }
-
-    /// Points of the named test; 0 for a test the metadata does not list.
-    pub fn points_of(&self, test_name: &str) -> u32 {
-        self.meta
-            .tests
-            .iter()
-            .find(|test| test.name == test_name)
-            .map_or(0, |test| test.points)
+    /// The canonical hidden tests of this exercise.
+    pub fn hidden_suite(&self) -> TestSuite {
+        TestSuite {
+            kind: SuiteKind::Hidden,
+            tests_file: self.tests_file(),
+            tests: self.meta.tests.clone(),
+            limits: self.meta.limits.clone(),
+        }
     }
 
     pub fn max_points(&self) -> u32 {

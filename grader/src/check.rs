@@ -1,15 +1,18 @@
-//! Grades one subject against one exercise's hidden tests: lint, build, run, decide.
+//! Grades one subject against one test suite of an exercise: lint, build, run every test.
+//!
+//! The steps are modules of their own ([`lint`], [`scratch`], [`execute`]); this module only
+//! sequences them and stops at the first stage that fails.
 
 use std::time::Instant;
 
 use serde::Serialize;
 
 use crate::catalog::Exercise;
+use crate::execute::{Execution, TestResult};
 use crate::lint::{self, Finding};
-use crate::runner::{self, RunRequest};
 use crate::scratch::{self, Profile, TestBinary};
 use crate::subject::Subject;
-use crate::verdict::{self, Verdict};
+use crate::suite::TestSuite;
 use crate::workspace::Workspace;
 use crate::{Error, ErrorKind, Result};
 
@@ -58,29 +61,13 @@ pub struct FindingView {
     pub problem: String,
 }
 
-/// One hidden test's verdict and what it is worth.
-#[derive(Debug, Clone, Serialize)]
-pub struct TestResult {
-    pub name: String,
-    pub points: u32,
-    pub max_points: u32,
-    #[serde(flatten)]
-    pub verdict: Verdict,
-    pub elapsed_ms: u64,
-    /// What the test printed (capped), shown when it did not pass.
-    pub output: String,
-    /// Lines the test reported for the learner whatever its verdict (`harness::note`).
-    pub notes: Vec<String>,
-}
-
 impl ExerciseReport {
-    /// Every test ran and passed, or (only a timing test can) could not be judged on this
-    /// machine right now. An inconclusive test earns no points, but it is not the learner's
-    /// failure: the structural tests beside it still check the same code.
+    /// Every test ran and counted as passed ([`VerdictLabel::is_success`]).
+    ///
+    /// [`VerdictLabel::is_success`]: crate::verdict::VerdictLabel::is_success
     pub fn passed(&self) -> bool {
-        matches!(&self.outcome, Outcome::Graded { tests } if tests.iter().all(|t| {
-            t.verdict.is_pass() || matches!(t.verdict, Verdict::Inconclusive { .. })
-        }))
+        matches!(&self.outcome, Outcome::Graded { tests }
+            if tests.iter().all(|test| test.verdict.is_success()))
     }
 
     pub fn tests(&self) -> &[TestResult] {
@@ -91,15 +78,27 @@ impl ExerciseReport {
     }
 }
 
-/// Lints, builds and runs the hidden tests of `exercise` against `subject`.
+/// Lints, builds and runs the canonical hidden tests of `exercise` against `subject`.
 pub fn check(
     workspace: &Workspace,
     exercise: &Exercise,
     subject: &Subject,
     options: &Options,
 ) -> Result<ExerciseReport> {
+    check_suite(workspace, exercise, &exercise.hidden_suite(), subject, options)
+}
+
+/// Lints, builds and runs `suite` (the hidden tests or an instructor's private ones) against
+/// `subject`.
+pub fn check_suite(
+    workspace: &Workspace,
+    exercise: &Exercise,
+    suite: &TestSuite,
+    subject: &Subject,
+    options: &Options,
+) -> Result<ExerciseReport> {
     let started = Instant::now();
-    let outcome = grade(workspace, exercise, subject, options)?;
+    let outcome = grade(workspace, exercise, suite, subject, options)?;
     let points = match &outcome {
         Outcome::Graded { tests } => tests.iter().map(|test| test.points).sum(),
         _ => 0,
@@ -113,7 +112,7 @@ pub fn check(
         subject: subject.display_dir.clone(),
         outcome,
         points,
-        max_points: exercise.max_points(),
+        max_points: suite.max_points(),
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
 }
@@ -121,6 +120,7 @@ pub fn check(
 fn grade(
     workspace: &Workspace,
     exercise: &Exercise,
+    suite: &TestSuite,
     subject: &Subject,
     options: &Options,
 ) -> Result<Outcome> {
@@ -130,8 +130,8 @@ fn grade(
             findings: findings.into_iter().map(FindingView::from).collect(),
         });
     }
-    let binary = match scratch::build(workspace, exercise, subject, Profile::Debug, options.color)?
-    {
+    let build = |profile| scratch::build(workspace, exercise, suite, subject, profile, options.color);
+    let binary = match build(Profile::Debug)? {
         Ok(binary) => binary,
         Err(failure) => {
             return Ok(Outcome::BuildFailed {
@@ -140,121 +140,51 @@ fn grade(
         }
     };
     let listed = list_tests(&binary)?;
+    let execution = Execution {
+        workspace,
+        suite,
+        subject,
+        memory_mib: suite.limits.memory_mib,
+    };
     // Timing tests run in a release build, made only when one of them is about to run.
     let mut release = None;
     let mut tests = Vec::new();
-    for test in &exercise.meta.tests {
+    for test in &suite.tests {
         if !options.only.is_empty() && !options.only.contains(&test.name) {
             continue;
         }
         if !listed.contains(&test.name) {
             return Err(Error::broken(
-                &exercise.tests_file(),
+                &suite.tests_file,
                 format!(
-                    "exercise.toml lists test `{}`, which the hidden test file does not define",
+                    "the metadata lists test `{}`, which the test file does not define",
                     test.name
                 ),
             ));
         }
-        if let Some(speedup) = &test.speedup {
-            if release.is_none() {
-                match scratch::build(
-                    workspace,
-                    exercise,
-                    subject,
-                    Profile::Release,
-                    options.color,
-                )? {
-                    Ok(built) => release = Some(built),
-                    Err(failure) => {
-                        return Ok(Outcome::BuildFailed {
-                            errors: failure.errors,
-                        })
-                    }
+        let Some(speedup) = &test.speedup else {
+            tests.push(execution.run_test(&binary, test)?);
+            continue;
+        };
+        if release.is_none() {
+            match build(Profile::Release)? {
+                Ok(built) => release = Some(built),
+                Err(failure) => {
+                    return Ok(Outcome::BuildFailed {
+                        errors: failure.errors,
+                    })
                 }
             }
-            let release = release.as_ref().expect("built just above");
-            tests.push(crate::timing::run_speedup_test(
-                workspace, exercise, subject, release, &test.name, speedup,
-            )?);
-            continue;
         }
-        tests.push(run_test(workspace, exercise, subject, &binary, &test.name)?);
+        let release = release.as_ref().expect("built just above");
+        tests.push(execution.run_timed_test(release, test, speedup)?);
     }
     Ok(Outcome::Graded { tests })
 }
 
-/// Runs one hidden test of a built binary and decides its verdict.
-pub fn run_test(
-    workspace: &Workspace,
-    exercise: &Exercise,
-    subject: &Subject,
-    binary: &TestBinary,
-    test_name: &str,
-) -> Result<TestResult> {
-    let (run, verdict) =
-        run_and_decide(workspace, exercise, subject, binary, test_name, Vec::new())?;
-    let max_points = exercise.points_of(test_name);
-    let output = if verdict.is_pass() {
-        String::new()
-    } else {
-        let mut output = run.stdout.text();
-        output.push_str(&run.stderr.text());
-        scratch::map_scratch_paths(&output, &subject.display_dir)
-    };
-    Ok(TestResult {
-        name: test_name.to_owned(),
-        points: if verdict.is_pass() { max_points } else { 0 },
-        max_points,
-        verdict,
-        elapsed_ms: run.elapsed.as_millis() as u64,
-        output,
-        notes: run.report.map(|report| report.notes).unwrap_or_default(),
-    })
-}
-
-/// Runs one process of a hidden test, with `extra_args` after `--run NAME`, and decides its
-/// verdict, counting objects it left in `/dev/shm` as a leak.
-pub(crate) fn run_and_decide(
-    workspace: &Workspace,
-    exercise: &Exercise,
-    subject: &Subject,
-    binary: &TestBinary,
-    test_name: &str,
-    extra_args: Vec<String>,
-) -> Result<(runner::RawRun, Verdict)> {
-    let timeout = exercise.timeout_of(test_name);
-    let request = RunRequest {
-        executable: binary.executable.clone(),
-        test_name: test_name.to_owned(),
-        timeout,
-        memory_mib: exercise.meta.limits.memory_mib,
-        sandbox_dir: workspace.sandbox_dir(),
-        extra_args,
-    };
-    let run = runner::run(&request)?;
-    let context = verdict::Context {
-        tests_file: &exercise.tests_file(),
-        display_dir: &subject.display_dir,
-        timeout,
-        memory_mib: exercise.meta.limits.memory_mib,
-    };
-    let mut verdict = verdict::decide(&run, &context);
-    if verdict.is_pass() && !run.new_shm_objects.is_empty() {
-        verdict = Verdict::Leak {
-            message: format!(
-                "{} appeared in /dev/shm during the test and was never removed: a shared-memory \
-                 object outlives every process that used it until someone calls shm_unlink",
-                run.new_shm_objects.join(", ")
-            ),
-        };
-    }
-    Ok((run, verdict))
-}
-
 /// The test names the binary defines, from `--list`.
 pub fn list_tests(binary: &TestBinary) -> Result<Vec<String>> {
-    let output = runner::output_own(
+    let output = crate::runner::output_own(
         std::process::Command::new(&binary.executable)
             .arg("--list")
             .stdin(std::process::Stdio::null()),

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-use crate::report::GradeReport;
+use crate::grade::GradeReport;
 use crate::{Error, ErrorKind, Result};
 
 /// One student's submission folder.
@@ -21,7 +21,23 @@ pub struct Student {
 }
 
 /// What grading one student gave: a report, or why there is none.
-pub type Outcome = std::result::Result<GradeReport, String>;
+pub type StudentGrade = std::result::Result<GradeReport, NotGraded>;
+
+/// Why a student has no report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct NotGraded {
+    /// In words, for the gradebook's `problem` column.
+    pub reason: String,
+}
+
+impl NotGraded {
+    pub fn new(reason: impl Into<String>) -> NotGraded {
+        NotGraded {
+            reason: reason.into(),
+        }
+    }
+}
 
 /// Every subfolder of `roster_dir`, sorted by name. Hidden folders (`.git`) are skipped.
 pub fn students(roster_dir: &Path) -> Result<Vec<Student>> {
@@ -93,14 +109,14 @@ pub fn grade_all<F>(
     students: &[Student],
     parallelism: usize,
     grade_one: F,
-    on_done: &mut dyn FnMut(&Student, &Outcome),
-) -> Vec<Outcome>
+    on_done: &mut dyn FnMut(&Student, &StudentGrade),
+) -> Vec<StudentGrade>
 where
-    F: Fn(&Student) -> Outcome + Sync,
+    F: Fn(&Student) -> StudentGrade + Sync,
 {
     let next = AtomicUsize::new(0);
     let (sender, receiver) = mpsc::channel();
-    let mut results: Vec<Option<Outcome>> = vec![None; students.len()];
+    let mut results: Vec<Option<StudentGrade>> = vec![None; students.len()];
     std::thread::scope(|scope| {
         for _ in 0..parallelism.max(1).min(students.len()) {
             let sender = sender.clone();
@@ -122,59 +138,8 @@ where
     });
     results
         .into_iter()
-        .map(|outcome| outcome.unwrap_or_else(|| Err("the grading worker stopped".to_owned())))
+        .map(|outcome| outcome.unwrap_or_else(|| Err(NotGraded::new("the grading worker stopped"))))
         .collect()
-}
-
-/// The gradebook: a row per student with the points of every exercise and the total. The
-/// columns are the exercises of the first report (every report of one run has the same).
-/// A student who could not be graded at all gets empty cells and the reason in `problem`.
-pub fn gradebook_csv(students: &[Student], outcomes: &[Outcome]) -> String {
-    let columns: Vec<String> = outcomes
-        .iter()
-        .find_map(|outcome| outcome.as_ref().ok())
-        .map(|report| {
-            report
-                .exercises
-                .iter()
-                .map(|e| e.dir_name.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut header = vec!["student".to_owned()];
-    header.extend(columns.iter().cloned());
-    header.extend(["total", "max_total", "problem"].map(str::to_owned));
-    writer
-        .write_record(&header)
-        .expect("writing to memory cannot fail");
-    for (student, outcome) in students.iter().zip(outcomes) {
-        let mut row = vec![student.name.clone()];
-        match outcome {
-            Ok(report) => {
-                for column in &columns {
-                    let points = report
-                        .exercises
-                        .iter()
-                        .find(|e| &e.dir_name == column)
-                        .map_or(String::new(), |e| e.points.to_string());
-                    row.push(points);
-                }
-                row.push(report.points.to_string());
-                row.push(report.max_points.to_string());
-                row.push(String::new());
-            }
-            Err(problem) => {
-                row.extend(columns.iter().map(|_| String::new()));
-                row.extend([String::new(), String::new(), problem.clone()]);
-            }
-        }
-        writer
-            .write_record(&row)
-            .expect("writing to memory cannot fail");
-    }
-    String::from_utf8(writer.into_inner().expect("an in-memory writer flushes"))
-        .expect("every cell is UTF-8")
 }
 
 #[cfg(test)]
@@ -207,7 +172,7 @@ mod tests {
                 most.fetch_max(now, Ordering::SeqCst);
                 std::thread::yield_now();
                 running.fetch_sub(1, Ordering::SeqCst);
-                Err(student.name.clone())
+                Err(NotGraded::new(student.name.clone()))
             },
             &mut |_, _| finished += 1,
         );
@@ -217,7 +182,10 @@ mod tests {
             "{} students were graded at once with a bound of 2",
             most.load(Ordering::SeqCst)
         );
-        let order: Vec<String> = outcomes.into_iter().map(|o| o.unwrap_err()).collect();
+        let order: Vec<String> = outcomes
+            .into_iter()
+            .map(|grade| grade.unwrap_err().reason)
+            .collect();
         assert_eq!(order, ["s0", "s1", "s2", "s3", "s4", "s5", "s6"]);
     }
 }

@@ -24,6 +24,7 @@ use toml::{Table, Value};
 
 use crate::catalog::Exercise;
 use crate::subject::Subject;
+use crate::suite::TestSuite;
 use crate::workspace::Workspace;
 use crate::{error, Error, ErrorKind, Result};
 
@@ -52,8 +53,6 @@ pub enum Profile {
 #[derive(Debug, Clone)]
 pub struct TestBinary {
     pub executable: PathBuf,
-    /// The scratch crate's folder; the runner maps paths in panics back through it.
-    pub scratch_dir: PathBuf,
 }
 
 /// Why a subject could not be built into a test binary.
@@ -67,15 +66,17 @@ pub struct BuildFailure {
 pub fn build(
     workspace: &Workspace,
     exercise: &Exercise,
+    suite: &TestSuite,
     subject: &Subject,
     profile: Profile,
     color: bool,
 ) -> Result<std::result::Result<TestBinary, BuildFailure>> {
+    let crate_key = format!("{}{}", subject.key(), suite.scratch_suffix());
     let scratch_dir = workspace
         .scratch_dir()
         .join(&exercise.dir_name)
-        .join(subject.key());
-    write_crate(workspace, exercise, subject, &scratch_dir)?;
+        .join(&crate_key);
+    write_crate(workspace, exercise, suite, subject, &crate_key, &scratch_dir)?;
 
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo
@@ -110,10 +111,7 @@ pub fn build(
     })?;
     let messages = parse_messages(&String::from_utf8_lossy(&output.stdout));
     if let Some(executable) = messages.executable.filter(|_| output.status.success()) {
-        return Ok(Ok(TestBinary {
-            executable,
-            scratch_dir,
-        }));
+        return Ok(Ok(TestBinary { executable }));
     }
     if messages.errors.is_empty() {
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -145,7 +143,9 @@ pub fn map_scratch_paths(text: &str, display_dir: &str) -> String {
 fn write_crate(
     workspace: &Workspace,
     exercise: &Exercise,
+    suite: &TestSuite,
     subject: &Subject,
+    crate_key: &str,
     scratch_dir: &Path,
 ) -> Result<()> {
     let course = course_dependencies(workspace)?;
@@ -160,7 +160,7 @@ fn write_crate(
     )?;
     remove_stale_files(&src_dir, subject)?;
 
-    let names = Names::new(name, &subject.key());
+    let names = Names::new(name, crate_key);
     let subject_manifest =
         library_manifest(&names.subject_package, name, "src/lib.rs", &course, false);
     write_if_changed(
@@ -179,7 +179,7 @@ fn write_crate(
         &model_manifest,
     )?;
 
-    let test_manifest = test_manifest(workspace, exercise, &names, &course);
+    let test_manifest = test_manifest(workspace, exercise, suite, &names, &course);
     write_if_changed(&scratch_dir.join("Cargo.toml"), &test_manifest)?;
     let lock = scratch_dir.join("Cargo.lock");
     if !lock.exists() {
@@ -324,6 +324,7 @@ fn path_dependency(path: &Path, package: Option<&str>) -> Value {
 fn test_manifest(
     workspace: &Workspace,
     exercise: &Exercise,
+    suite: &TestSuite,
     names: &Names,
     course: &Table,
 ) -> String {
@@ -346,7 +347,7 @@ fn test_manifest(
     hidden.insert("name".into(), HIDDEN_TARGET.into());
     hidden.insert(
         "path".into(),
-        exercise.tests_file().display().to_string().into(),
+        suite.tests_file.display().to_string().into(),
     );
     hidden.insert("harness".into(), false.into());
 

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Exercise, Limits, TestMeta};
 use crate::subject::Subject;
+use crate::suite::{SuiteKind, TestSuite};
 use crate::workspace::Workspace;
 use crate::{error, Error, ErrorKind, Result};
 
@@ -267,15 +268,6 @@ fn compare(submitted: &Path, canonical: &Path) -> Option<&'static str> {
     }
 }
 
-/// An instructor's private tests for one exercise, from `--hidden DIR`.
-#[derive(Debug, Clone)]
-pub struct PrivateTests {
-    /// `DIR/NN_name/tests.rs`, compiled as a second test target against the same subject.
-    pub tests_file: PathBuf,
-    pub tests: Vec<TestMeta>,
-    pub limits: Limits,
-}
-
 /// The part of `exercise.toml` private tests use. The other fields of the canonical format
 /// (title, hints, stub, ...) may be present and are not used.
 #[derive(Debug, Deserialize)]
@@ -284,9 +276,13 @@ struct PrivateMeta {
     limits: Option<Limits>,
 }
 
+/// An instructor's private tests, from `--hidden DIR`: one folder per exercise, laid out like
+/// `grader/hidden/`.
+pub struct PrivateTests;
+
 impl PrivateTests {
-    /// The private tests of `exercise` in `dir`, or `None` when `dir` has none for it.
-    pub fn load(dir: &Path, exercise: &Exercise) -> Result<Option<PrivateTests>> {
+    /// The private test suite of `exercise` in `dir`, or `None` when `dir` has none for it.
+    pub fn load(dir: &Path, exercise: &Exercise) -> Result<Option<TestSuite>> {
         let folder = dir.join(&exercise.dir_name);
         if !folder.is_dir() {
             return Ok(None);
@@ -307,29 +303,12 @@ impl PrivateTests {
                 "list at least one [[tests]] entry, each worth at least 1 point",
             ));
         }
-        Ok(Some(PrivateTests {
+        Ok(Some(TestSuite {
+            kind: SuiteKind::Private,
             tests_file: std::path::absolute(&tests_file).unwrap_or(tests_file),
             tests: meta.tests,
             limits: meta.limits.unwrap_or_else(|| exercise.meta.limits.clone()),
         }))
-    }
-
-    /// An exercise whose tests, limits and test file are the private ones, so that the
-    /// ordinary runner and verdict rules apply to them unchanged.
-    pub fn as_exercise(&self, exercise: &Exercise) -> Exercise {
-        let mut private = exercise.clone();
-        private.meta.tests = self.tests.clone();
-        private.meta.limits = self.limits.clone();
-        private.hidden_dir = self
-            .tests_file
-            .parent()
-            .map(Path::to_owned)
-            .unwrap_or_default();
-        private
-    }
-
-    pub fn max_points(&self) -> u32 {
-        self.tests.iter().map(|test| test.points).sum()
     }
 
     /// Checks that every folder of a private-tests `dir` names an exercise of `catalog`, so a

@@ -33,12 +33,8 @@ use std::time::Duration;
 use harness::timing::{Sample, SpeedupSamples};
 use serde::Serialize;
 
-use crate::catalog::{Exercise, SpeedupMeta};
-use crate::check::{self, TestResult};
-use crate::scratch::{self, TestBinary};
-use crate::subject::Subject;
+use crate::catalog::SpeedupMeta;
 use crate::verdict::Verdict;
-use crate::workspace::Workspace;
 use crate::Result;
 
 /// The floor of the threshold: below a 1.2× speedup nobody can tell parallel code from noise.
@@ -280,70 +276,10 @@ pub fn workers_for(speedup: &SpeedupMeta) -> usize {
     cores.min(speedup.max_workers).max(1)
 }
 
-/// Runs a timing test of a release-built hidden test binary and decides its verdict.
-pub fn run_speedup_test(
-    workspace: &Workspace,
-    exercise: &Exercise,
-    subject: &Subject,
-    binary: &TestBinary,
-    test_name: &str,
-    speedup: &SpeedupMeta,
-) -> Result<TestResult> {
-    let workers = workers_for(speedup);
-    let started = std::time::Instant::now();
-    let mut output = String::new();
-    let mut run_notes = Vec::new();
-    let decision = decide(
-        workers,
-        || {
-            let extra_args = vec![
-                "--speedup-workers".into(),
-                workers.to_string(),
-                "--speedup-rounds".into(),
-                ROUNDS_PER_ATTEMPT.to_string(),
-            ];
-            let (run, verdict) =
-                check::run_and_decide(workspace, exercise, subject, binary, test_name, extra_args)?;
-            if let Some(report) = &run.report {
-                run_notes.clone_from(&report.notes);
-            }
-            let samples = run.report.as_ref().and_then(|r| r.speedup.as_ref());
-            let measured = samples.and_then(|s| Measurement::from_samples(s, speedup.alpha));
-            match (verdict, measured) {
-                (Verdict::Pass, Some(measurement)) => Ok(Attempt::Measured(measurement)),
-                (Verdict::Pass, None) => Ok(Attempt::Failed(Verdict::Fail {
-                    message: format!(
-                        "`{test_name}` is a timing test but measured nothing: it must call \
-                         harness::timing::measure_speedup"
-                    ),
-                    replay: None,
-                })),
-                (verdict, _) => {
-                    output = run.stdout.text() + &run.stderr.text();
-                    Ok(Attempt::Failed(verdict))
-                }
-            }
-        },
-        std::thread::sleep,
-    )?;
-    let max_points = exercise.points_of(test_name);
-    let passed = decision.verdict.is_pass();
-    let mut notes = run_notes;
-    notes.extend(decision.notes);
-    Ok(TestResult {
-        name: test_name.to_owned(),
-        points: if passed { max_points } else { 0 },
-        max_points,
-        verdict: decision.verdict,
-        elapsed_ms: started.elapsed().as_millis() as u64,
-        output: scratch::map_scratch_paths(&output, &subject.display_dir),
-        notes,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verdict::VerdictLabel;
     use harness::timing::Round;
 
     /// Samples of runs that took these many milliseconds, `rounds` times over, with CPU time
@@ -434,7 +370,7 @@ mod tests {
     fn a_serial_solution_fails_only_after_two_conclusive_attempts() {
         let serial = || measured([200, 198, 200, 102]);
         let (decision, used, _) = decide_from(vec![serial(), serial()]);
-        assert_eq!(decision.verdict.label(), "fail");
+        assert_eq!(decision.verdict.label(), VerdictLabel::Fail);
         assert_eq!(used, FAILS_NEEDED);
     }
 
@@ -442,7 +378,7 @@ mod tests {
     fn a_busy_machine_backs_off_and_ends_inconclusive_never_failed() {
         let busy = || measured([200, 190, 200, 180]);
         let (decision, used, waits) = decide_from((0..MAX_ATTEMPTS).map(|_| busy()).collect());
-        assert_eq!(decision.verdict.label(), "inconclusive");
+        assert_eq!(decision.verdict.label(), VerdictLabel::Inconclusive);
         assert_eq!(used, MAX_ATTEMPTS);
         assert_eq!(
             waits,
@@ -455,7 +391,7 @@ mod tests {
         let busy = || measured([200, 190, 200, 180]);
         let slow = measured([200, 198, 200, 102]);
         let (decision, ..) = decide_from(vec![slow, busy(), busy(), busy()]);
-        assert_eq!(decision.verdict.label(), "inconclusive");
+        assert_eq!(decision.verdict.label(), VerdictLabel::Inconclusive);
     }
 
     #[test]
@@ -472,7 +408,7 @@ mod tests {
     fn a_fast_looking_attempt_on_a_busy_machine_is_not_a_pass() {
         let lucky_on_busy = || measured([200, 140, 200, 190]);
         let (decision, used, _) = decide_from((0..MAX_ATTEMPTS).map(|_| lucky_on_busy()).collect());
-        assert_eq!(decision.verdict.label(), "inconclusive");
+        assert_eq!(decision.verdict.label(), VerdictLabel::Inconclusive);
         assert_eq!(used, MAX_ATTEMPTS);
     }
 
@@ -498,7 +434,7 @@ mod tests {
                 .map(|_| measured([200, 190, 300, 100]))
                 .collect(),
         );
-        assert_eq!(decision.verdict.label(), "inconclusive");
+        assert_eq!(decision.verdict.label(), VerdictLabel::Inconclusive);
     }
 
     #[test]
@@ -507,7 +443,7 @@ mod tests {
             cause: "killed".into(),
         });
         let (decision, used, _) = decide_from(vec![crash]);
-        assert_eq!(decision.verdict.label(), "crash");
+        assert_eq!(decision.verdict.label(), VerdictLabel::Crash);
         assert_eq!(used, 1);
     }
 

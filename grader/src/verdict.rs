@@ -4,12 +4,16 @@
 //! nonce says whether the test function returned or panicked; without one the process crashed,
 //! or exited early, and cannot have passed.
 
+use std::fmt;
 use std::path::Path;
+use std::str::FromStr;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::diagnosis::{describe_model_deadlock, model_deadlock, Diagnosis};
+use crate::diagnosis::{Diagnosis, DiagnosisKind};
+use crate::explain::describe_model_deadlock;
+use crate::model_report::{failing_schedule, model_deadlock};
 use crate::runner::{Ending, RawRun};
 use crate::scratch::map_scratch_paths;
 
@@ -55,29 +59,186 @@ fn as_millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result
 }
 
 impl Verdict {
-    /// A short stable label: `pass`, `fail`, `panic`, `timeout:deadlock`, `timeout:spinning`,
-    /// `timeout:sleeping`, `crash`, `leak`, `inconclusive`. Mutants declare these.
-    pub fn label(&self) -> String {
+    /// The verdict's stable label, which mutants declare and reports carry.
+    pub fn label(&self) -> VerdictLabel {
         match self {
-            Verdict::Pass => "pass".into(),
-            Verdict::Fail { .. } => "fail".into(),
-            Verdict::Panic { .. } => "panic".into(),
-            Verdict::Timeout { diagnosis, .. } => format!("timeout:{}", diagnosis.kind.label()),
-            Verdict::Crash { .. } => "crash".into(),
-            Verdict::Leak { .. } => "leak".into(),
-            Verdict::Inconclusive { .. } => "inconclusive".into(),
+            Verdict::Pass => VerdictLabel::Pass,
+            Verdict::Fail { .. } => VerdictLabel::Fail,
+            Verdict::Panic { .. } => VerdictLabel::Panic,
+            Verdict::Timeout { diagnosis, .. } => VerdictLabel::Timeout(diagnosis.kind),
+            Verdict::Crash { .. } => VerdictLabel::Crash,
+            Verdict::Leak { .. } => VerdictLabel::Leak,
+            Verdict::Inconclusive { .. } => VerdictLabel::Inconclusive,
         }
     }
 
-    /// Does this verdict match a declared label or label prefix (`timeout` matches
-    /// `timeout:deadlock`)?
-    pub fn matches(&self, declared: &str) -> bool {
-        let label = self.label();
-        label == declared || label.starts_with(&format!("{declared}:"))
+    /// Whether the test counts as passed; see [`VerdictLabel::is_success`].
+    pub fn is_success(&self) -> bool {
+        self.label().is_success()
+    }
+}
+
+/// A verdict without its details: `pass`, `fail`, `panic`, `timeout:deadlock`,
+/// `timeout:spinning`, `timeout:sleeping`, `timeout:unknown`, `crash`, `leak`, `inconclusive`.
+///
+/// Its `Display` and `FromStr` are the only spelling of a verdict anywhere: in mutant files,
+/// reports and every output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerdictLabel {
+    Pass,
+    Fail,
+    Panic,
+    Timeout(DiagnosisKind),
+    Crash,
+    Leak,
+    Inconclusive,
+}
+
+impl VerdictLabel {
+    /// The one rule for points: does a test with this verdict earn its points and count as
+    /// passed? A pass does; so does `inconclusive`, which only a timing test can give, when
+    /// this machine could not measure a speedup right now. A correct solution must not lose
+    /// points to someone else's load, and every timed exercise also has clock-free structural
+    /// tests that fail a serial solution whatever the timer says.
+    pub fn is_success(self) -> bool {
+        matches!(self, VerdictLabel::Pass | VerdictLabel::Inconclusive)
     }
 
-    pub fn is_pass(&self) -> bool {
-        *self == Verdict::Pass
+    /// The points a test worth `max_points` earns with this verdict.
+    pub fn points(self, max_points: u32) -> u32 {
+        if self.is_success() {
+            max_points
+        } else {
+            0
+        }
+    }
+
+    const SIMPLE: [(VerdictLabel, &'static str); 6] = [
+        (VerdictLabel::Pass, "pass"),
+        (VerdictLabel::Fail, "fail"),
+        (VerdictLabel::Panic, "panic"),
+        (VerdictLabel::Crash, "crash"),
+        (VerdictLabel::Leak, "leak"),
+        (VerdictLabel::Inconclusive, "inconclusive"),
+    ];
+}
+
+impl fmt::Display for VerdictLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VerdictLabel::Timeout(kind) => write!(f, "timeout:{}", kind.label()),
+            simple => {
+                let (_, name) = VerdictLabel::SIMPLE
+                    .iter()
+                    .find(|(label, _)| label == simple)
+                    .expect("every label but timeout is in SIMPLE");
+                f.write_str(name)
+            }
+        }
+    }
+}
+
+impl FromStr for VerdictLabel {
+    type Err = UnknownLabel;
+
+    fn from_str(text: &str) -> Result<VerdictLabel, UnknownLabel> {
+        if let Some(kind) = text.strip_prefix("timeout:") {
+            return TIMEOUT_KINDS
+                .into_iter()
+                .find(|candidate| candidate.label() == kind)
+                .map(VerdictLabel::Timeout)
+                .ok_or_else(|| UnknownLabel(text.to_owned()));
+        }
+        VerdictLabel::SIMPLE
+            .iter()
+            .find(|(_, name)| *name == text)
+            .map(|(label, _)| *label)
+            .ok_or_else(|| UnknownLabel(text.to_owned()))
+    }
+}
+
+const TIMEOUT_KINDS: [DiagnosisKind; 4] = [
+    DiagnosisKind::Deadlock,
+    DiagnosisKind::Spinning,
+    DiagnosisKind::Sleeping,
+    DiagnosisKind::Unknown,
+];
+
+/// A verdict label that is not one of [`VerdictLabel`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not a verdict; use pass, fail, panic, timeout, timeout:deadlock, \
+     timeout:spinning, timeout:sleeping, timeout:unknown, crash, leak or inconclusive"
+)]
+pub struct UnknownLabel(pub String);
+
+impl Serialize for VerdictLabel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for VerdictLabel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The verdict a stub or a mutant declares it must get, in `exercise.toml` and mutant files:
+/// a verdict label, `timeout` for a timeout whatever its diagnosis, or the stage that stops
+/// it before any test runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// Refused before it is compiled (`rejected`).
+    Rejected,
+    /// Does not compile (`build`).
+    BuildFailed,
+    /// Any timeout (`timeout`).
+    AnyTimeout,
+    /// Exactly this verdict.
+    Verdict(VerdictLabel),
+}
+
+impl Expected {
+    /// Does a test's verdict satisfy this expectation?
+    pub fn is_met_by(self, label: VerdictLabel) -> bool {
+        match self {
+            Expected::Verdict(expected) => expected == label,
+            Expected::AnyTimeout => matches!(label, VerdictLabel::Timeout(_)),
+            Expected::Rejected | Expected::BuildFailed => false,
+        }
+    }
+}
+
+impl fmt::Display for Expected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expected::Rejected => f.write_str("rejected"),
+            Expected::BuildFailed => f.write_str("build"),
+            Expected::AnyTimeout => f.write_str("timeout"),
+            Expected::Verdict(label) => label.fmt(f),
+        }
+    }
+}
+
+impl FromStr for Expected {
+    type Err = UnknownLabel;
+
+    fn from_str(text: &str) -> Result<Expected, UnknownLabel> {
+        match text {
+            "rejected" => Ok(Expected::Rejected),
+            "build" => Ok(Expected::BuildFailed),
+            "timeout" => Ok(Expected::AnyTimeout),
+            label => label.parse().map(Expected::Verdict),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Expected {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -179,15 +340,6 @@ fn classify_panics(
         },
     );
     Verdict::Fail { message, replay }
-}
-
-/// Shuttle prints `failing schedule: "..."` on stderr when it finds a bug.
-fn failing_schedule(stderr: &str) -> Option<String> {
-    let start = stderr.find("failing schedule:")?;
-    let rest = &stderr[start..];
-    let open = rest.find('"')? + 1;
-    let close = rest[open..].find('"')? + open;
-    Some(rest[open..close].trim().to_owned())
 }
 
 fn crash_cause(run: &RawRun, stderr: &str, context: &Context<'_>) -> String {

@@ -10,11 +10,12 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::catalog::{Catalog, Exercise, Expectation};
+use crate::catalog::{Exercise, Expectation};
 use crate::check::{self, Options, Outcome};
 use crate::mutant::Mutant;
 use crate::scratch::{self, Profile};
 use crate::subject::Subject;
+use crate::verdict::Expected;
 use crate::workspace::Workspace;
 use crate::{error, Result};
 
@@ -38,22 +39,6 @@ impl Claim {
     pub fn holds(&self) -> bool {
         self.problem.is_none()
     }
-}
-
-/// Verifies every exercise of the catalog, calling `progress` after each claim.
-pub fn verify_all(
-    workspace: &Workspace,
-    catalog: &Catalog,
-    progress: &mut dyn FnMut(&Claim),
-) -> Result<Vec<Claim>> {
-    let mut claims = Vec::new();
-    for exercise in &catalog.exercises {
-        for claim in verify_exercise(workspace, exercise)? {
-            progress(&claim);
-            claims.push(claim);
-        }
-    }
-    Ok(claims)
 }
 
 /// Verifies one exercise.
@@ -120,7 +105,7 @@ fn solution_passes(workspace: &Workspace, exercise: &Exercise) -> Result<Claim> 
             let failing: Vec<String> = tests
                 .iter()
                 // A timing test may be inconclusive on a busy machine; it must never fail.
-                .filter(|t| !t.verdict.is_pass() && !t.verdict.matches("inconclusive"))
+                .filter(|t| !t.verdict.is_success())
                 .map(|t| format!("{}: {:?}\n{}", t.name, t.verdict, t.output))
                 .collect();
             (!failing.is_empty()).then(|| failing.join("\n"))
@@ -151,17 +136,17 @@ fn expect_rejection(
     };
     let report = check::check(workspace, exercise, subject, &options)?;
     let problem = match &report.outcome {
-        Outcome::Rejected { .. } if expect.verdict == "rejected" => None,
+        Outcome::Rejected { .. } if expect.verdict == Expected::Rejected => None,
         Outcome::Rejected { findings } => Some(format!(
             "the lint rejected it before any test ran: {findings:?}"
         )),
-        Outcome::BuildFailed { errors } if expect.verdict != "build" => {
+        Outcome::BuildFailed { errors } if expect.verdict != Expected::BuildFailed => {
             Some(format!("it does not compile:\n{}", errors.join("\n")))
         }
         Outcome::BuildFailed { .. } => None,
         Outcome::Graded { tests } => match tests.first() {
             None => Some(format!("test `{}` did not run", expect.rejected_by)),
-            Some(test) if test.verdict.matches(&expect.verdict) => None,
+            Some(test) if expect.verdict.is_met_by(test.verdict.label()) => None,
             Some(test) => Some(format!(
                 "got `{}` instead: {:?}\n{}",
                 test.verdict.label(),
@@ -206,7 +191,10 @@ fn consistency(workspace: &Workspace, exercise: &Exercise) -> Vec<Claim> {
             .then(|| format!("SUMMARY.md does not link {}", exercise.meta.chapter)),
     );
     let listed = Subject::solution(workspace, exercise)
-        .and_then(|subject| scratch::build(workspace, exercise, &subject, Profile::Debug, false))
+        .and_then(|subject| {
+            let suite = exercise.hidden_suite();
+            scratch::build(workspace, exercise, &suite, &subject, Profile::Debug, false)
+        })
         .and_then(|built| match built {
             Ok(binary) => check::list_tests(&binary),
             Err(failure) => Ok(vec![format!(

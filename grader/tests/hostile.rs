@@ -12,7 +12,8 @@ use std::time::Instant;
 use grader::catalog::{Catalog, Exercise};
 use grader::check::{self, Options, Outcome};
 use grader::mutant::Mutant;
-use grader::report::{self, ExerciseStatus, GradeReport, Request, Source};
+use grader::grade::{self, ExerciseStatus, GradeReport, GradeRequest, Source, TestLabel};
+use grader::verdict::VerdictLabel;
 use grader::subject::Subject;
 use grader::submission::Submission;
 use grader::workspace::Workspace;
@@ -119,7 +120,7 @@ fn a_flood_of_output_is_capped_and_still_judged() {
     let test = &tests[0];
     assert_eq!(
         test.verdict.label(),
-        "fail",
+        VerdictLabel::Fail,
         "skipping the work after the flood fails: {:?}",
         test.verdict
     );
@@ -139,14 +140,12 @@ fn grade_only_01(workspace: &Workspace, submission: Submission) -> GradeReport {
     let catalog = Catalog {
         exercises: vec![exercise_01(workspace)],
     };
-    let describe = |verdict: &grader::verdict::Verdict| verdict.label();
-    report::grade(
+    grade::grade(
         workspace,
         &catalog,
-        &mut Request {
+        &mut GradeRequest {
             source: &Source::Submission(submission),
             private_dir: None,
-            describe: &describe,
             on_exercise: &mut |_| {},
         },
     )
@@ -218,7 +217,8 @@ fn a_submissions_manifest_build_script_dependency_sync_and_tests_are_ignored() {
         .find(|t| t.name == "counter_never_loses_an_increment")
         .expect("the stub's declared test ran");
     assert_eq!(
-        stub_test.verdict, "fail",
+        stub_test.verdict,
+        TestLabel::Verdict(VerdictLabel::Fail),
         "the stub loses updates as always: {stub_test:?}"
     );
     assert!(!marker.exists(), "the submission's build script ran");

@@ -27,7 +27,7 @@ pub struct Flags {
 }
 
 impl Flags {
-    pub fn run(&self) -> Result<crate::Verdict> {
+    pub fn run(&self) -> Result<crate::Exit> {
         let workspace = crate::workspace()?;
         let root = workspace.root();
         if self.figures {
@@ -45,7 +45,7 @@ impl Flags {
             .status_ok("mdbook build")?;
         if self.no_test {
             anstream::println!("{}", paint(GOOD, "Book built in target/book/"));
-            return Ok(crate::Verdict::Passed);
+            return Ok(crate::Exit::Passed);
         }
         step("Running the book's code with mdbook test");
         // rustdoc writes each snippet's test program under TMPDIR; keep it inside target/.
@@ -67,7 +67,7 @@ impl Flags {
             anstream::eprintln!(
                 "Fix each link in book/src/, or add the page it points to to book/src/SUMMARY.md"
             );
-            return Ok(crate::Verdict::Failed);
+            return Ok(crate::Exit::Failed);
         }
         anstream::println!(
             "{}",
@@ -76,7 +76,7 @@ impl Flags {
                 "Book built in target/book/, its code passes, no dead links"
             )
         );
-        Ok(crate::Verdict::Passed)
+        Ok(crate::Exit::Passed)
     }
 }
 

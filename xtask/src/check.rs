@@ -4,6 +4,7 @@ use anyhow::Result;
 use grader::check::Options;
 use grader::progress::Progress;
 use grader::subject::Subject;
+use grader::verdict::VerdictLabel;
 
 use crate::render;
 
@@ -20,7 +21,7 @@ pub struct Flags {
 }
 
 impl Flags {
-    pub fn run(&self) -> Result<crate::Verdict> {
+    pub fn run(&self) -> Result<crate::Exit> {
         let workspace = crate::workspace()?;
         let catalog = crate::catalog(&workspace)?;
         let exercise = catalog.find(&self.exercise)?;
@@ -45,7 +46,7 @@ impl Flags {
             let unmeasured = report
                 .tests()
                 .iter()
-                .filter(|t| t.verdict.matches("inconclusive"))
+                .filter(|t| t.verdict.label() == VerdictLabel::Inconclusive)
                 .count();
             if unmeasured > 0 {
                 anstream::println!(
@@ -60,10 +61,10 @@ impl Flags {
                 );
             }
             anstream::println!("{}", render::next_step(&catalog, exercise));
-            Ok(crate::Verdict::Passed)
+            Ok(crate::Exit::Passed)
         } else {
             anstream::println!("{}", render::help_footer(exercise));
-            Ok(crate::Verdict::Failed)
+            Ok(crate::Exit::Failed)
         }
     }
 }

@@ -5,13 +5,13 @@
 //! subreaper and its own set of test processes, so nothing one hostile submission leaves
 //! behind can touch another student's verdicts.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
-use grader::report::{self, ExerciseGrade, ExerciseStatus, GradeReport, Request, Source};
-use grader::roster::{self, Student};
+use grader::format;
+use grader::grade::{self, ExerciseGrade, ExerciseStatus, GradeRequest, Source};
+use grader::roster::{self, NotGraded, Student, StudentGrade};
 use grader::submission::Submission;
 
 use crate::render;
@@ -60,7 +60,7 @@ pub enum Format {
 }
 
 impl Flags {
-    pub fn run(&self) -> Result<crate::Verdict> {
+    pub fn run(&self) -> Result<crate::Exit> {
         let workspace = crate::workspace()?;
         let mut catalog = crate::catalog(&workspace)?;
         if let Some(hidden) = &self.hidden {
@@ -80,27 +80,25 @@ impl Flags {
             Some(dir) => Source::Submission(Submission::open(dir, self.label.as_deref())?),
             None => Source::Checkout,
         };
-        let describe = |verdict: &grader::verdict::Verdict| render::verdict_details(verdict);
         let mut on_exercise = |exercise: &ExerciseGrade| {
             anstream::eprintln!("  graded {} {}", exercise.dir_name, paint_points(exercise));
         };
         anstream::eprintln!("{}", render::paint(render::BOLD, "Grading every exercise"));
-        let grade = report::grade(
+        let grade = grade::grade(
             &workspace,
             &catalog,
-            &mut Request {
+            &mut GradeRequest {
                 source: &source,
                 private_dir: self.hidden.as_deref(),
-                describe: &describe,
                 on_exercise: &mut on_exercise,
             },
         )?;
         let text = match self.format {
-            Format::Text => text_report(&grade),
-            Format::Json => report::to_json(&grade),
-            Format::Junit => report::to_junit(&grade),
-            Format::Gradescope => report::to_gradescope(&grade),
-            Format::Markdown => report::to_markdown(&grade),
+            Format::Text => format::text::to_text(&grade),
+            Format::Json => format::json::to_json(&grade),
+            Format::Junit => format::junit::to_junit(&grade),
+            Format::Gradescope => format::gradescope::to_gradescope(&grade),
+            Format::Markdown => format::markdown::to_markdown(&grade),
         };
         match &self.out {
             Some(path) => {
@@ -110,13 +108,13 @@ impl Flags {
             None => anstream::print!("{text}"),
         }
         if let Some(summary) = &self.summary {
-            append_file(summary, &report::to_markdown(&grade))?;
+            append_file(summary, &format::markdown::to_markdown(&grade))?;
         }
         anstream::eprintln!("{}/{} points", grade.points, grade.max_points);
         Ok(if grade.points == grade.max_points {
-            crate::Verdict::Passed
+            crate::Exit::Passed
         } else {
-            crate::Verdict::Failed
+            crate::Exit::Failed
         })
     }
 
@@ -124,7 +122,7 @@ impl Flags {
         &self,
         workspace: &grader::workspace::Workspace,
         roster_dir: &Path,
-    ) -> Result<crate::Verdict> {
+    ) -> Result<crate::Exit> {
         let students = roster::students(roster_dir)?;
         let out_dir = self
             .out
@@ -150,10 +148,10 @@ impl Flags {
             roster_dir.display()
         );
         let grade_one = |student: &Student| self.grade_student(&executable, &students_dir, student);
-        let outcomes = roster::grade_all(&students, jobs, grade_one, &mut |student, outcome| {
-            let line = match outcome {
+        let grades = roster::grade_all(&students, jobs, grade_one, &mut |student, grade| {
+            let line = match grade {
                 Ok(grade) => format!("{}: {}/{}", student.name, grade.points, grade.max_points),
-                Err(problem) => format!("{}: not graded: {problem}", student.name),
+                Err(not_graded) => format!("{}: not graded: {not_graded}", student.name),
             };
             if bar.is_hidden() {
                 anstream::eprintln!("  {line}");
@@ -164,15 +162,15 @@ impl Flags {
         });
         bar.finish_and_clear();
 
-        for (student, outcome) in students.iter().zip(&outcomes) {
-            if let Ok(grade) = outcome {
+        for (student, grade) in students.iter().zip(&grades) {
+            if let Ok(grade) = grade {
                 let path = students_dir.join(format!("{}.md", student.name));
-                write_file(&path, &report::to_markdown(grade))?;
+                write_file(&path, &format::markdown::to_markdown(grade))?;
             }
         }
         let gradebook = out_dir.join("gradebook.csv");
-        write_file(&gradebook, &roster::gradebook_csv(&students, &outcomes))?;
-        let graded = outcomes.iter().filter(|o| o.is_ok()).count();
+        write_file(&gradebook, &format::gradebook::to_csv(&students, &grades))?;
+        let graded = grades.iter().filter(|grade| grade.is_ok()).count();
         anstream::println!(
             "Graded {graded} of {} submissions; gradebook: {}; reports: {}",
             students.len(),
@@ -180,12 +178,12 @@ impl Flags {
             students_dir.display()
         );
         if let Some(summary) = &self.summary {
-            append_file(summary, &roster_summary(&students, &outcomes))?;
+            append_file(summary, &format::gradebook::to_markdown(&students, &grades))?;
         }
         Ok(if graded == students.len() {
-            crate::Verdict::Passed
+            crate::Exit::Passed
         } else {
-            crate::Verdict::Failed
+            crate::Exit::Failed
         })
     }
 
@@ -196,7 +194,7 @@ impl Flags {
         executable: &Path,
         students_dir: &Path,
         student: &Student,
-    ) -> roster::Outcome {
+    ) -> StudentGrade {
         let json = students_dir.join(format!("{}.json", student.name));
         let _ = std::fs::remove_file(&json);
         let mut command = Command::new(executable);
@@ -216,16 +214,17 @@ impl Flags {
         }
         grader::runner::die_with_grader(&mut command);
         let output = grader::runner::output_own(&mut command)
-            .map_err(|e| format!("cannot run the grader: {e}"))?;
+            .map_err(|e| NotGraded::new(format!("cannot run the grader: {e}")))?;
         if !matches!(output.status.code(), Some(0 | 1)) {
             let stderr = String::from_utf8_lossy(&output.stderr);
             let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
             let last = last.unwrap_or("the grader failed").trim();
-            return Err(last.strip_prefix("error: ").unwrap_or(last).to_owned());
+            return Err(NotGraded::new(last.strip_prefix("error: ").unwrap_or(last)));
         }
-        let text = std::fs::read_to_string(&json)
-            .map_err(|e| format!("the grader wrote no report {}: {e}", json.display()))?;
-        report::from_json(&text)
+        let text = std::fs::read_to_string(&json).map_err(|e| {
+            NotGraded::new(format!("the grader wrote no report {}: {e}", json.display()))
+        })?;
+        format::json::from_json(&text).map_err(|e| NotGraded::new(e.to_string()))
     }
 }
 
@@ -241,64 +240,9 @@ fn paint_points(exercise: &ExerciseGrade) -> String {
             "{}/{} {}",
             exercise.points,
             exercise.max_points,
-            report::status_label(exercise.status)
+            exercise.status
         ),
     )
-}
-
-/// The report for a terminal: a line per exercise, then every test that lost points.
-fn text_report(grade: &GradeReport) -> String {
-    let mut out = format!("threadlings grade: {}\n\n", grade.subject);
-    for exercise in &grade.exercises {
-        let _ = writeln!(
-            out,
-            "{} {:<40} {}",
-            exercise.dir_name,
-            exercise.title,
-            paint_points(exercise)
-        );
-        for test in exercise.tests.iter().filter(|t| t.verdict != "pass") {
-            let _ = writeln!(
-                out,
-                "  {} {} {} {}",
-                render::paint(render::BAD, "✗"),
-                report::qualified_name(exercise, test),
-                test.verdict,
-                render::paint(render::DIM, &format!("{}/{}", test.points, test.max_points))
-            );
-            for line in test.message.lines().take(6) {
-                let _ = writeln!(out, "      {line}");
-            }
-        }
-    }
-    if !grade.ignored.listed.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nIgnored (only exercises/*/src/*.rs is graded): {}",
-            grade
-                .ignored
-                .listed
-                .iter()
-                .map(|c| format!("{} ({})", c.path, c.change))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    let _ = writeln!(out, "\nTotal: {}/{} points", grade.points, grade.max_points);
-    out
-}
-
-fn roster_summary(students: &[Student], outcomes: &[roster::Outcome]) -> String {
-    let mut out =
-        String::from("## threadlings gradebook\n\n| student | points |\n| --- | ---: |\n");
-    for (student, outcome) in students.iter().zip(outcomes) {
-        let points = match outcome {
-            Ok(grade) => format!("{}/{}", grade.points, grade.max_points),
-            Err(_) => "not graded".to_owned(),
-        };
-        let _ = writeln!(out, "| {} | {points} |", student.name);
-    }
-    out
 }
 
 fn write_file(path: &Path, text: &str) -> Result<()> {

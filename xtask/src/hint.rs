@@ -10,7 +10,7 @@ pub struct Flags {
 }
 
 impl Flags {
-    pub fn run(&self) -> Result<crate::Verdict> {
+    pub fn run(&self) -> Result<crate::Exit> {
         let workspace = crate::workspace()?;
         let catalog = crate::catalog(&workspace)?;
         let exercise = catalog.find(&self.exercise)?;
@@ -36,6 +36,6 @@ impl Flags {
                 exercise.meta.chapter
             );
         }
-        Ok(crate::Verdict::Passed)
+        Ok(crate::Exit::Passed)
     }
 }

@@ -10,7 +10,7 @@ use crate::render;
 pub struct Flags {}
 
 impl Flags {
-    pub fn run(&self) -> Result<crate::Verdict> {
+    pub fn run(&self) -> Result<crate::Exit> {
         let workspace = crate::workspace()?;
         let catalog = crate::catalog(&workspace)?;
         let progress = Progress::load(&workspace);
@@ -50,6 +50,6 @@ impl Flags {
                 next.meta.title
             );
         }
-        Ok(crate::Verdict::Passed)
+        Ok(crate::Exit::Passed)
     }
 }

@@ -53,7 +53,7 @@ enum Command {
 }
 
 /// How a command ended, mapped to the process exit code.
-pub enum Verdict {
+pub enum Exit {
     Passed,
     Failed,
 }
@@ -84,8 +84,8 @@ fn main() -> ExitCode {
     // Whatever a test left behind and escaped its process group ends with the grader.
     grader::runner::reap_strays();
     match result {
-        Ok(Verdict::Passed) => ExitCode::SUCCESS,
-        Ok(Verdict::Failed) => ExitCode::from(1),
+        Ok(Exit::Passed) => ExitCode::SUCCESS,
+        Ok(Exit::Failed) => ExitCode::from(1),
         Err(error) => {
             anstream::eprintln!(
                 "{}error:{} {error:#}",

@@ -1,15 +1,17 @@
-//! Grader data as terminal text. Styles are written unconditionally; `anstream` strips them
-//! when the output is not a terminal (or `NO_COLOR` is set), so logs and tests read plain text.
+//! Grader data as terminal text: colour and layout around the sentences of `grader::explain`.
+//! Styles are written unconditionally; `anstream` strips them when the output is not a
+//! terminal (or `NO_COLOR` is set), so logs and tests read plain text.
 
 use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 use grader::catalog::{Catalog, Exercise};
-use grader::check::{ExerciseReport, Outcome, TestResult};
-use grader::diagnosis::DiagnosisKind;
+use grader::check::{ExerciseReport, Outcome};
+use grader::execute::TestResult;
+use grader::explain::{verdict_details, verdict_name};
 use grader::progress::State;
 use grader::subject::Subject;
-use grader::verdict::Verdict;
+use grader::verdict::{Verdict, VerdictLabel};
 
 pub const GOOD: Style = AnsiColor::Green.on_default().bold();
 pub const BAD: Style = AnsiColor::Red.on_default().bold();
@@ -78,7 +80,10 @@ pub fn report(report: &ExerciseReport) -> String {
                 out.push_str(&test_line(test, &previous_details));
                 previous_details = verdict_details(&test.verdict);
             }
-            let passed = tests.iter().filter(|t| t.verdict.is_pass()).count();
+            let passed = tests
+                .iter()
+                .filter(|t| t.verdict.label() == VerdictLabel::Pass)
+                .count();
             let summary = format!(
                 "{}/{} points · {passed} of {} tests passed · {:.1} s",
                 report.points,
@@ -86,7 +91,7 @@ pub fn report(report: &ExerciseReport) -> String {
                 tests.len(),
                 report.elapsed_ms as f64 / 1000.0
             );
-            let style = if passed == tests.len() { GOOD } else { BAD };
+            let style = if report.passed() { GOOD } else { BAD };
             let _ = writeln!(out, "\n{}", paint(style, &summary));
         }
     }
@@ -125,90 +130,6 @@ fn test_line(test: &TestResult, previous_details: &str) -> String {
         out.push('\n');
     }
     out
-}
-
-/// The verdict as a learner reads it in the table: `timeout (deadlock)` rather than a label.
-pub fn verdict_name(verdict: &Verdict) -> String {
-    match verdict {
-        Verdict::Timeout { diagnosis, .. } => match diagnosis.kind {
-            DiagnosisKind::Deadlock => "timeout (deadlock)".into(),
-            DiagnosisKind::Spinning => "timeout (livelock or infinite loop)".into(),
-            DiagnosisKind::Sleeping => "timeout (sleeping)".into(),
-            DiagnosisKind::Unknown => "timeout".into(),
-        },
-        // The timer starts every reason with its short form: `1 core: ...`, `machine busy: ...`.
-        Verdict::Inconclusive { reason } => match reason.split_once(':') {
-            Some((short, _)) if short.len() <= 20 => format!("inconclusive ({short})"),
-            _ => "inconclusive".into(),
-        },
-        other => other.label(),
-    }
-}
-
-/// What went wrong, in sentences.
-pub fn verdict_details(verdict: &Verdict) -> String {
-    match verdict {
-        Verdict::Pass => String::new(),
-        Verdict::Fail { message, replay } => {
-            let mut text = message.clone();
-            if let Some(schedule) = replay {
-                let _ = write!(
-                    text,
-                    "\n(found by the model checker; this schedule replays it exactly: {schedule})"
-                );
-            }
-            text
-        }
-        Verdict::Panic {
-            message,
-            location,
-            thread,
-        } => {
-            let hint = if message.starts_with("not yet implemented") {
-                "\nThat is a `todo!()` still waiting for your code."
-            } else {
-                ""
-            };
-            format!("your code panicked at {location} (thread '{thread}'):\n{message}{hint}")
-        }
-        Verdict::Timeout { limit, diagnosis } => {
-            let mut text = match diagnosis.kind {
-                DiagnosisKind::Deadlock => format!(
-                    "still running after {} s, every thread blocked and none using CPU: a deadlock.",
-                    limit.as_secs_f64()
-                ),
-                DiagnosisKind::Spinning => format!(
-                    "still running after {} s and still burning CPU: a livelock, a spin loop or an infinite loop.",
-                    limit.as_secs_f64()
-                ),
-                DiagnosisKind::Sleeping => format!(
-                    "still running after {} s, every thread asleep on a timer.",
-                    limit.as_secs_f64()
-                ),
-                DiagnosisKind::Unknown => format!("still running after {} s.", limit.as_secs_f64()),
-            };
-            for thread in &diagnosis.threads {
-                let name = if thread.pid == thread.tid {
-                    format!("{} (main thread)", thread.name)
-                } else {
-                    thread.name.clone()
-                };
-                let doing = match &thread.waiting_on {
-                    Some(what) => format!("waits on {what}"),
-                    None => format!("running ({} ticks of CPU in 0.25 s)", thread.cpu_ticks),
-                };
-                let _ = write!(
-                    text,
-                    "\n  thread '{name}' of process {}: {doing}",
-                    thread.pid
-                );
-            }
-            text
-        }
-        Verdict::Crash { cause } => cause.clone(),
-        Verdict::Leak { message } => message.clone(),
-        Verdict::Inconclusive { reason } => reason.clone(),
-    }
 }
 
 pub fn help_footer(exercise: &Exercise) -> String {
@@ -254,4 +175,140 @@ pub fn progress_bar(done: usize, total: usize) -> String {
         paint(GOOD, &"#".repeat(filled)),
         "-".repeat(WIDTH - filled)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    //! The layout of a check's report for every kind of verdict, pinned by snapshots. The
+    //! reports are made by hand, so these tests run no grader and depend on no machine.
+
+    use std::time::Duration;
+
+    use grader::diagnosis::{Diagnosis, DiagnosisKind, ThreadState};
+    use grader::execute::TestResult;
+
+    use super::*;
+
+    fn result(name: &str, points: u32, max_points: u32, verdict: Verdict) -> TestResult {
+        TestResult {
+            name: name.to_owned(),
+            points,
+            max_points,
+            verdict,
+            elapsed_ms: 10,
+            output: String::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn report(outcome: Outcome, points: u32, max_points: u32) -> ExerciseReport {
+        ExerciseReport {
+            number: 1,
+            name: "race_counter".into(),
+            dir_name: "01_race_counter".into(),
+            title: "A race-prone counter".into(),
+            chapter: "exercises/01_race_counter.md".into(),
+            subject: "exercises/01_race_counter".into(),
+            outcome,
+            points,
+            max_points,
+            elapsed_ms: 1234,
+        }
+    }
+
+    fn plain(text: &str) -> String {
+        anstream::adapter::strip_str(text).to_string()
+    }
+
+    #[test]
+    fn every_kind_of_verdict_has_its_line_and_details() {
+        let todo = || Verdict::Panic {
+            message: "not yet implemented: run f(0)..f(n - 1)".into(),
+            location: "exercises/01_race_counter/src/lib.rs:35:5".into(),
+            thread: "main".into(),
+        };
+        let tests = vec![
+            result("passes", 1, 1, Verdict::Pass),
+            result(
+                "loses_an_update",
+                0,
+                3,
+                Verdict::Fail {
+                    message: "lost 1 of 4 updates (got 3)".into(),
+                    replay: Some("9102".into()),
+                },
+            ),
+            result("reaches_a_todo", 0, 2, todo()),
+            result("reaches_the_same_todo", 0, 2, todo()),
+            result(
+                "deadlocks",
+                0,
+                2,
+                Verdict::Timeout {
+                    limit: Duration::from_secs(5),
+                    diagnosis: Diagnosis {
+                        kind: DiagnosisKind::Deadlock,
+                        threads: vec![ThreadState {
+                            pid: 7,
+                            tid: 7,
+                            name: "hidden".into(),
+                            cpu_ticks: 0,
+                            waiting_on: Some("a lock, condition variable, barrier or join".into()),
+                        }],
+                    },
+                },
+            ),
+            result(
+                "crashes",
+                0,
+                1,
+                Verdict::Crash {
+                    cause: "the process was killed by SIGSEGV (invalid memory access)".into(),
+                },
+            ),
+            result(
+                "leaks",
+                0,
+                1,
+                Verdict::Leak {
+                    message: "process 9 (worker) still running after the test ended".into(),
+                },
+            ),
+            result(
+                "cannot_time",
+                3,
+                3,
+                Verdict::Inconclusive {
+                    reason: "machine busy: the reference never reached 1.50×".into(),
+                },
+            ),
+        ];
+        let text = plain(&super::report(&report(Outcome::Graded { tests }, 4, 15)));
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn an_inconclusive_timing_test_alone_does_not_colour_the_summary_red() {
+        let tests = vec![
+            result("passes", 1, 1, Verdict::Pass),
+            result(
+                "cannot_time",
+                3,
+                3,
+                Verdict::Inconclusive {
+                    reason: "1 core: nothing to measure".into(),
+                },
+            ),
+        ];
+        let text = super::report(&report(Outcome::Graded { tests }, 4, 4));
+        let summary = paint(GOOD, "4/4 points · 1 of 2 tests passed · 1.2 s");
+        assert!(text.contains(&summary), "{text:?}");
+    }
+
+    #[test]
+    fn a_build_failure_shows_the_first_three_errors() {
+        let errors = (1..=5).map(|n| format!("error[E0{n}]: problem {n}")).collect();
+        let text = plain(&super::report(&report(Outcome::BuildFailed { errors }, 0, 16)));
+        insta::assert_snapshot!(text);
+    }
 }

@@ -18,7 +18,7 @@ pub struct Flags {
 }
 
 impl Flags {
-    pub fn run(&self) -> Result<crate::Verdict> {
+    pub fn run(&self) -> Result<crate::Exit> {
         let workspace = crate::workspace()?;
         let catalog = crate::catalog(&workspace)?;
         let exercise = catalog.find(&self.exercise)?;
@@ -43,7 +43,7 @@ impl Flags {
             std::io::stdin().lock().read_line(&mut answer)?;
             if !matches!(answer.trim(), "y" | "Y" | "yes") {
                 anstream::println!("Nothing changed.");
-                return Ok(crate::Verdict::Passed);
+                return Ok(crate::Exit::Passed);
             }
         }
         copy_dir(&src, &backup)
@@ -64,7 +64,7 @@ impl Flags {
             "{relative_src} is the stub again; your code is in {}.",
             backup.display()
         );
-        Ok(crate::Verdict::Passed)
+        Ok(crate::Exit::Passed)
     }
 }
 

@@ -11,7 +11,7 @@ pub struct Flags {
 }
 
 impl Flags {
-    pub fn run(&self) -> Result<crate::Verdict> {
+    pub fn run(&self) -> Result<crate::Exit> {
         let workspace = crate::workspace()?;
         let catalog = crate::catalog(&workspace)?;
         let exercises = match &self.exercise {
@@ -40,10 +40,10 @@ impl Flags {
         }
         if failed == 0 {
             anstream::println!("\nverify: all {total} claims hold");
-            Ok(crate::Verdict::Passed)
+            Ok(crate::Exit::Passed)
         } else {
             anstream::println!("\nverify: {failed} of {total} claims do not hold");
-            Ok(crate::Verdict::Failed)
+            Ok(crate::Exit::Failed)
         }
     }
 }

@@ -31,7 +31,7 @@ enum Trigger {
 }
 
 impl Flags {
-    pub fn run(&self) -> Result<crate::Verdict> {
+    pub fn run(&self) -> Result<crate::Exit> {
         let workspace = crate::workspace()?;
         let catalog = crate::catalog(&workspace)?;
         let exercise = match &self.exercise {
@@ -100,7 +100,7 @@ impl Flags {
         loop {
             let checked = fingerprint();
             let verdict = crate::check::Flags::for_exercise(&exercise.dir_name).run()?;
-            let mark = if matches!(verdict, crate::Verdict::Passed) {
+            let mark = if matches!(verdict, crate::Exit::Passed) {
                 "✓"
             } else {
                 "…"

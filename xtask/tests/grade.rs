@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
-use grader::report::{self, ExerciseStatus, GradeReport};
+use grader::format;
+use grader::grade::{ExerciseStatus, GradeReport, TestLabel};
+use grader::suite::SuiteKind;
+use grader::verdict::VerdictLabel;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -48,7 +51,7 @@ fn stderr_of(output: &Output) -> String {
 fn read_gradescope(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("grade wrote no {}: {e}", path.display()));
-    let problems = report::gradescope_problems(&text);
+    let problems = format::gradescope::gradescope_problems(&text);
     assert!(
         problems.is_empty(),
         "{} breaks Gradescope's format:\n{}",
@@ -241,7 +244,7 @@ harness::hidden_tests![run_concurrently_calls_every_index_of_a_large_batch];
             "{}",
             stderr_of(&output)
         );
-        report::from_json(&std::fs::read_to_string(&out).expect("a JSON report"))
+        format::json::from_json(&std::fs::read_to_string(&out).expect("a JSON report"))
             .expect("the report reads back")
     };
 
@@ -264,7 +267,7 @@ harness::hidden_tests![run_concurrently_calls_every_index_of_a_large_batch];
     let private = exercise
         .tests
         .iter()
-        .find(|t| t.suite == report::Suite::Private)
+        .find(|t| t.suite == SuiteKind::Private)
         .expect("the private test is in the report");
     assert_eq!((private.points, private.max_points), (4, 4), "{private:?}");
     assert_eq!(
@@ -278,13 +281,17 @@ harness::hidden_tests![run_concurrently_calls_every_index_of_a_large_batch];
     let private = stub.exercises[0]
         .tests
         .iter()
-        .find(|t| t.suite == report::Suite::Private)
+        .find(|t| t.suite == SuiteKind::Private)
         .expect("the private test is in the stub's report");
     assert_eq!(
         private.points, 0,
         "the stub's run_concurrently is a todo!(), so the private test fails: {private:?}"
     );
-    assert_eq!(private.verdict, "panic", "{private:?}");
+    assert_eq!(
+        private.verdict,
+        TestLabel::Verdict(VerdictLabel::Panic),
+        "{private:?}"
+    );
 }
 
 /// The attempts a roster mixes in, and what makes each hostile.
@@ -388,7 +395,7 @@ fn a_roster_of_mixed_and_hostile_submissions_gives_a_gradebook_that_matches_the_
         let row = row.expect("a CSV row");
         rows += 1;
         let student = &row[0];
-        let report = report::from_json(
+        let report = format::json::from_json(
             &std::fs::read_to_string(out.join("students").join(format!("{student}.json")))
                 .expect("a report per student"),
         )
@@ -429,7 +436,7 @@ fn a_roster_of_mixed_and_hostile_submissions_gives_a_gradebook_that_matches_the_
                 .iter()
                 .find(|t| t.name == "run_concurrently_runs_every_index_once")
                 .expect("the attacked test ran");
-            assert_ne!(caught.verdict, "pass", "{student}: {caught:?}");
+            assert!(!caught.verdict.is_pass(), "{student}: {caught:?}");
         }
     }
     assert_eq!(rows, 10, "one row per submission");

@@ -1,0 +1,66 @@
+//! Markdown for a CI job summary (`$GITHUB_STEP_SUMMARY`): a table of exercises, then what
+//! failed and why.
+
+use super::{first_line, IGNORED_HEADING};
+use crate::grade::{qualified_name, GradeReport};
+
+/// Markdown for a CI job summary: a table of exercises, then what failed and why.
+pub fn to_markdown(report: &GradeReport) -> String {
+    let mut out = format!(
+        "## threadlings grade: {}\n\n**{}**\n\n| exercise | points | status |\n| --- | ---: | --- |\n",
+        escape_markdown(&report.subject),
+        report.summary_line()
+    );
+    for exercise in &report.exercises {
+        out.push_str(&format!(
+            "| {} {} | {}/{} | {} |\n",
+            exercise.dir_name,
+            escape_markdown(&exercise.title),
+            exercise.points,
+            exercise.max_points,
+            exercise.status
+        ));
+    }
+    let failing: Vec<_> = report
+        .exercises
+        .iter()
+        .flat_map(|exercise| {
+            exercise
+                .tests
+                .iter()
+                .filter(|test| !test.verdict.is_pass())
+                .map(move |test| (exercise, test))
+        })
+        .collect();
+    if !failing.is_empty() {
+        out.push_str("\n### Tests that did not pass (or could not time)\n\n");
+        for (exercise, test) in failing {
+            out.push_str(&format!(
+                "- `{}` ({}/{}): **{}**: {}\n",
+                qualified_name(exercise, test),
+                test.points,
+                test.max_points,
+                test.verdict,
+                escape_markdown(&first_line(&test.message))
+            ));
+        }
+    }
+    if !report.ignored.listed.is_empty() {
+        out.push_str(&format!("\n### Ignored changes\n\n{IGNORED_HEADING}\n\n"));
+        for line in report.ignored.lines() {
+            out.push_str(&format!("- {}\n", escape_markdown(&line)));
+        }
+    }
+    out
+}
+
+/// Student-controlled text must not break the table or inject markup into a CI summary.
+fn escape_markdown(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c {
+            '|' | '<' | '>' | '*' | '_' | '`' | '[' | ']' | '\\' => vec!['\\', c],
+            '\n' | '\r' => vec![' '],
+            c => vec![c],
+        })
+        .collect()
+}

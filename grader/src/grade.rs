@@ -1,0 +1,420 @@
+//! Grading a whole checkout or submission: the grade model every output format reads.
+//!
+//! [`grade`] runs every exercise of the catalog (plus an instructor's private tests) against one
+//! source of code and returns a [`GradeReport`]: points per test from the metadata, a total, and
+//! a status per exercise. One exercise that cannot be graded (missing from a submission, too many
+//! files, a grader error) costs its own points and nothing else. The formats instructors' tools
+//! read are written from this model by [`crate::format`].
+
+use std::fmt;
+use std::path::Path;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Catalog, Exercise};
+use crate::check::{self, ExerciseReport, Options, Outcome};
+use crate::explain;
+use crate::subject::Subject;
+use crate::submission::{IgnoredChanges, PrivateTests, Submission};
+use crate::suite::{SuiteKind, TestSuite};
+use crate::verdict::{UnknownLabel, VerdictLabel};
+use crate::workspace::Workspace;
+use crate::Result;
+
+/// The version of the JSON schema; it changes whenever a field changes meaning or goes away.
+pub const SCHEMA: &str = "threadlings-grade/1";
+
+/// The grade of one checkout or submission over every exercise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradeReport {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// What was graded: `this checkout` or the submission's label.
+    pub subject: String,
+    /// The sum of every exercise's points.
+    pub points: u32,
+    pub max_points: u32,
+    pub exercises: Vec<ExerciseGrade>,
+    /// What the submission changed that grading did not use (empty for a checkout).
+    pub ignored: IgnoredChanges,
+    pub elapsed_ms: u64,
+}
+
+/// The grade of one exercise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExerciseGrade {
+    pub number: u32,
+    /// `NN_name`.
+    pub dir_name: String,
+    pub title: String,
+    pub status: ExerciseStatus,
+    pub points: u32,
+    /// Hidden plus private tests.
+    pub max_points: u32,
+    /// Why the exercise was not graded test by test (empty when it was).
+    pub message: String,
+    /// Every test the metadata lists, graded or not, so points always add up to `max_points`.
+    pub tests: Vec<TestGrade>,
+}
+
+/// How far grading of one exercise got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExerciseStatus {
+    /// Every test passed.
+    Passed,
+    /// Graded; some tests did not pass.
+    Failed,
+    /// The lint rejected the code (it goes around the sync shim, or runs code before `main`).
+    Rejected,
+    /// The code does not compile.
+    BuildFailed,
+    /// The submission has no crate for this exercise.
+    Missing,
+    /// The grader could not grade it (the message says why).
+    Error,
+}
+
+impl ExerciseStatus {
+    const ALL: [ExerciseStatus; 6] = [
+        ExerciseStatus::Passed,
+        ExerciseStatus::Failed,
+        ExerciseStatus::Rejected,
+        ExerciseStatus::BuildFailed,
+        ExerciseStatus::Missing,
+        ExerciseStatus::Error,
+    ];
+
+    /// The one spelling of a status, in JSON, JUnit, Markdown and text alike.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExerciseStatus::Passed => "passed",
+            ExerciseStatus::Failed => "failed",
+            ExerciseStatus::Rejected => "rejected",
+            ExerciseStatus::BuildFailed => "build_failed",
+            ExerciseStatus::Missing => "missing",
+            ExerciseStatus::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for ExerciseStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One test's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestGrade {
+    pub name: String,
+    pub suite: SuiteKind,
+    /// What the one scoring rule ([`VerdictLabel::points`]) gives the verdict: `max_points`
+    /// or 0.
+    pub points: u32,
+    pub max_points: u32,
+    /// The test's verdict or, when the exercise was not graded, its status.
+    pub verdict: TestLabel,
+    /// What went wrong, in words; empty for a pass.
+    pub message: String,
+    /// What the test printed (capped); empty for a pass.
+    pub output: String,
+    pub elapsed_ms: u64,
+}
+
+impl TestGrade {
+    /// The test counts as passed ([`VerdictLabel::is_success`]).
+    pub fn passed(&self) -> bool {
+        self.verdict.is_success()
+    }
+}
+
+/// What a test's `verdict` field says: the verdict it got, or, when its exercise could not be
+/// graded test by test, the exercise's status. Spelt as one string in every format (`pass`,
+/// `timeout:deadlock`, `build_failed`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestLabel {
+    Verdict(VerdictLabel),
+    NotGraded(ExerciseStatus),
+}
+
+impl TestLabel {
+    pub fn is_success(self) -> bool {
+        matches!(self, TestLabel::Verdict(label) if label.is_success())
+    }
+
+    /// Whether the test ran and passed outright (not merely earned its points).
+    pub fn is_pass(self) -> bool {
+        self == TestLabel::Verdict(VerdictLabel::Pass)
+    }
+}
+
+impl fmt::Display for TestLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TestLabel::Verdict(label) => label.fmt(f),
+            TestLabel::NotGraded(status) => status.fmt(f),
+        }
+    }
+}
+
+impl std::str::FromStr for TestLabel {
+    type Err = UnknownLabel;
+
+    fn from_str(text: &str) -> std::result::Result<TestLabel, UnknownLabel> {
+        ExerciseStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
+            .map(TestLabel::NotGraded)
+            .map_or_else(|| text.parse().map(TestLabel::Verdict), Ok)
+    }
+}
+
+impl Serialize for TestLabel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for TestLabel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where the code to grade comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// The `exercises/` of this checkout.
+    Checkout,
+    Submission(Submission),
+}
+
+/// What to grade, and with which tests beyond the canonical hidden ones.
+pub struct GradeRequest<'a> {
+    pub source: &'a Source,
+    /// An instructor's private tests, laid out like `grader/hidden/`.
+    pub private_dir: Option<&'a Path>,
+    /// Called after each exercise, for progress output.
+    pub on_exercise: &'a mut dyn FnMut(&ExerciseGrade),
+}
+
+/// Grades every exercise of `catalog`.
+pub fn grade(
+    workspace: &Workspace,
+    catalog: &Catalog,
+    request: &mut GradeRequest<'_>,
+) -> Result<GradeReport> {
+    let started = Instant::now();
+    let (subject_name, ignored) = match request.source {
+        Source::Checkout => ("this checkout".to_owned(), IgnoredChanges::default()),
+        Source::Submission(submission) => (
+            submission.label.clone(),
+            submission.ignored_changes(workspace),
+        ),
+    };
+    let mut exercises = Vec::new();
+    for exercise in &catalog.exercises {
+        let private = match request.private_dir {
+            Some(dir) => PrivateTests::load(dir, exercise)?,
+            None => None,
+        };
+        let graded = grade_exercise(workspace, exercise, private.as_ref(), request);
+        (request.on_exercise)(&graded);
+        exercises.push(graded);
+    }
+    Ok(GradeReport {
+        schema: SCHEMA.to_owned(),
+        subject: subject_name,
+        points: exercises.iter().map(|e| e.points).sum(),
+        max_points: exercises.iter().map(|e| e.max_points).sum(),
+        exercises,
+        ignored,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+fn grade_exercise(
+    workspace: &Workspace,
+    exercise: &Exercise,
+    private: Option<&TestSuite>,
+    request: &GradeRequest<'_>,
+) -> ExerciseGrade {
+    let subject = match request.source {
+        Source::Checkout => Subject::exercise(workspace, exercise).map(Some),
+        Source::Submission(submission) => submission.subject(exercise),
+    };
+    let subject = match subject {
+        Ok(Some(subject)) => subject,
+        Ok(None) => {
+            return not_graded(
+                exercise,
+                private,
+                ExerciseStatus::Missing,
+                format!(
+                    "the submission has no exercises/{}/src/lib.rs",
+                    exercise.dir_name
+                ),
+            )
+        }
+        Err(error) => {
+            return not_graded(exercise, private, ExerciseStatus::Error, error.to_string())
+        }
+    };
+    let options = Options::default();
+    let hidden = match check::check(workspace, exercise, &subject, &options) {
+        Ok(report) => report,
+        Err(error) => {
+            return not_graded(exercise, private, ExerciseStatus::Error, error.to_string())
+        }
+    };
+    let mut grade = from_report(exercise, &exercise.hidden_suite(), &hidden);
+    if let Some(private) = private {
+        let private_grade = match check::check_suite(workspace, exercise, private, &subject, &options)
+        {
+            Ok(report) => from_report(exercise, private, &report),
+            Err(error) => not_graded_in(exercise, private, ExerciseStatus::Error, error.to_string()),
+        };
+        grade = merge(grade, private_grade);
+    }
+    grade
+}
+
+fn from_report(exercise: &Exercise, suite: &TestSuite, report: &ExerciseReport) -> ExerciseGrade {
+    let (status, message) = match &report.outcome {
+        Outcome::Graded { tests } if tests.iter().all(|t| t.verdict.is_success()) => {
+            (ExerciseStatus::Passed, String::new())
+        }
+        Outcome::Graded { .. } => (ExerciseStatus::Failed, String::new()),
+        Outcome::Rejected { findings } => (
+            ExerciseStatus::Rejected,
+            findings
+                .iter()
+                .map(|f| format!("{}:{}: {}", f.file, f.line, f.problem))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        Outcome::BuildFailed { errors } => (
+            ExerciseStatus::BuildFailed,
+            format!("the code does not compile:\n{}", errors.join("\n")),
+        ),
+    };
+    let Outcome::Graded { tests } = &report.outcome else {
+        return not_graded_in(exercise, suite, status, message);
+    };
+    let tests = tests
+        .iter()
+        .map(|test| TestGrade {
+            name: test.name.clone(),
+            suite: suite.kind,
+            points: test.points,
+            max_points: test.max_points,
+            verdict: TestLabel::Verdict(test.verdict.label()),
+            message: explain::verdict_details(&test.verdict),
+            output: test.output.clone(),
+            elapsed_ms: test.elapsed_ms,
+        })
+        .collect();
+    exercise_grade(exercise, suite, status, message, tests)
+}
+
+/// The grade of `exercise` from its tests; the points are theirs, the maximum the suite's.
+fn exercise_grade(
+    exercise: &Exercise,
+    suite: &TestSuite,
+    status: ExerciseStatus,
+    message: String,
+    tests: Vec<TestGrade>,
+) -> ExerciseGrade {
+    ExerciseGrade {
+        number: exercise.meta.number,
+        dir_name: exercise.dir_name.clone(),
+        title: exercise.meta.title.clone(),
+        status,
+        points: tests.iter().map(|test| test.points).sum(),
+        max_points: suite.max_points(),
+        message,
+        tests,
+    }
+}
+
+/// An exercise that got no test results: every test listed at zero points, so the maximum
+/// still counts and every format shows the tests the student lost.
+fn not_graded(
+    exercise: &Exercise,
+    private: Option<&TestSuite>,
+    status: ExerciseStatus,
+    message: String,
+) -> ExerciseGrade {
+    let grade = not_graded_in(exercise, &exercise.hidden_suite(), status, message.clone());
+    match private {
+        Some(private) => merge(grade, not_graded_in(exercise, private, status, message)),
+        None => grade,
+    }
+}
+
+fn not_graded_in(
+    exercise: &Exercise,
+    suite: &TestSuite,
+    status: ExerciseStatus,
+    message: String,
+) -> ExerciseGrade {
+    let tests = suite
+        .tests
+        .iter()
+        .map(|test| TestGrade {
+            name: test.name.clone(),
+            suite: suite.kind,
+            points: 0,
+            max_points: test.points,
+            verdict: TestLabel::NotGraded(status),
+            message: message.clone(),
+            output: String::new(),
+            elapsed_ms: 0,
+        })
+        .collect();
+    exercise_grade(exercise, suite, status, message, tests)
+}
+
+/// Adds the private tests' results to the canonical ones. The worse status wins, so an
+/// exercise counts as passed only when both suites pass.
+fn merge(mut canonical: ExerciseGrade, private: ExerciseGrade) -> ExerciseGrade {
+    canonical.points += private.points;
+    canonical.max_points += private.max_points;
+    if canonical.status == ExerciseStatus::Passed {
+        canonical.status = private.status;
+    }
+    if canonical.message.is_empty() && !private.message.is_empty() {
+        canonical.message = format!("private tests: {}", private.message);
+    }
+    canonical.tests.extend(private.tests);
+    canonical
+}
+
+/// How a test appears in other tools: `01_race_counter::name`, with `private::` for private
+/// tests so names never collide with canonical ones.
+pub fn qualified_name(exercise: &ExerciseGrade, test: &TestGrade) -> String {
+    match test.suite {
+        SuiteKind::Hidden => format!("{}::{}", exercise.dir_name, test.name),
+        SuiteKind::Private => format!("{}::private::{}", exercise.dir_name, test.name),
+    }
+}
+
+impl GradeReport {
+    /// `12/190 points; 1 of 12 exercises fully passed`.
+    pub fn summary_line(&self) -> String {
+        let passed = self
+            .exercises
+            .iter()
+            .filter(|e| e.status == ExerciseStatus::Passed)
+            .count();
+        format!(
+            "{}/{} points; {passed} of {} exercises fully passed",
+            self.points,
+            self.max_points,
+            self.exercises.len()
+        )
+    }
+}
