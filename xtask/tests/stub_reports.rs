@@ -1,0 +1,46 @@
+//! What `cargo xtask check NN` prints for every exercise's untouched stub, pinned by snapshots.
+//!
+//! Each check runs only the test the stub is declared to fail (`[stub] rejected_by` in the
+//! exercise's metadata), because `verify` proves that test decides the same way on every run;
+//! the other tests of a stub include real-thread races and timings whose numbers vary. What
+//! still varies between runs (times, process ids, addresses, the binary's hash) is masked, so
+//! a change in the words or the layout of any report shows up as a snapshot difference.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use grader::catalog::Catalog;
+use grader::workspace::Workspace;
+
+#[test]
+fn every_stub_fails_its_declared_test_with_the_same_report() {
+    let workspace = Workspace::open(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .expect("the checkout opens");
+    let catalog = Catalog::load(&workspace).expect("the catalog loads");
+    let filters = vec![
+        (r"\d+\.\d s\b", "[time]"),
+        (r"process \d+", "process [pid]"),
+        (r"hidden-[0-9a-f]+", "hidden-[hash]"),
+        (r"\d+ ms\b", "[ms]"),
+        (r"0x[0-9a-f]+", "[address]"),
+    ];
+    for exercise in &catalog.exercises {
+        let output = Command::cargo_bin("xtask")
+            .expect("the xtask binary is built")
+            .env("NO_COLOR", "1")
+            .args(["check", &exercise.dir_name, "--test"])
+            .arg(&exercise.meta.stub.rejected_by)
+            .output()
+            .expect("xtask runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "the stub of {} must fail:\n{stdout}",
+            exercise.dir_name
+        );
+        insta::with_settings!({filters => filters.clone()}, {
+            insta::assert_snapshot!(format!("stub_{}", exercise.dir_name), stdout);
+        });
+    }
+}
