@@ -91,8 +91,15 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 None => Subject::exercise(&workspace, exercise)?,
             };
             let suite = exercise.hidden_suite();
-            let binary = scratch::build(&workspace, exercise, &suite, &subject, Profile::Release, false)?
-                .map_err(|failure| failure.errors.join("\n"))?;
+            let binary = scratch::build(
+                &workspace,
+                exercise,
+                &suite,
+                &subject,
+                Profile::Release,
+                false,
+            )?
+            .map_err(|failure| failure.errors.join("\n"))?;
             let test = suite
                 .test(test_name)
                 .ok_or_else(|| format!("exercise {} has no test `{test_name}`", exercise.dir_name))?

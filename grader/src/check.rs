@@ -85,7 +85,13 @@ pub fn check(
     subject: &Subject,
     options: &Options,
 ) -> Result<ExerciseReport> {
-    check_suite(workspace, exercise, &exercise.hidden_suite(), subject, options)
+    check_suite(
+        workspace,
+        exercise,
+        &exercise.hidden_suite(),
+        subject,
+        options,
+    )
 }
 
 /// Lints, builds and runs `suite` (the hidden tests or an instructor's private ones) against
@@ -130,7 +136,8 @@ fn grade(
             findings: findings.into_iter().map(FindingView::from).collect(),
         });
     }
-    let build = |profile| scratch::build(workspace, exercise, suite, subject, profile, options.color);
+    let build =
+        |profile| scratch::build(workspace, exercise, suite, subject, profile, options.color);
     let binary = match build(Profile::Debug)? {
         Ok(binary) => binary,
         Err(failure) => {

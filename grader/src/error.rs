@@ -13,17 +13,31 @@ pub struct Error {
     message: String,
 }
 
-/// What sort of problem stopped the grader, for callers that react differently to each.
+/// What sort of problem stopped the grader, for callers that react differently to each: see
+/// [`ErrorKind::is_grader_fault`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// The user named an exercise, mutant or folder that does not exist.
     NotFound,
+    /// The code to grade cannot be read as an exercise crate (too many files, too large).
+    Subject,
     /// Metadata, a mutant or the checkout itself is malformed.
     BrokenCheckout,
     /// A tool the grader needs (cargo) could not be run.
     Tool,
     /// Reading or writing a file failed.
     Io,
+}
+
+impl ErrorKind {
+    /// Whether the problem lies with the grader's own checkout or tools rather than with the
+    /// code being graded. Grading a class reacts to the two differently: a student whose code
+    /// cannot be read loses that exercise's points, but a broken checkout or a missing cargo
+    /// must stop the grading, or every student would silently get zero for the instructor's
+    /// problem.
+    pub fn is_grader_fault(self) -> bool {
+        matches!(self, ErrorKind::BrokenCheckout | ErrorKind::Tool)
+    }
 }
 
 impl Error {

@@ -132,7 +132,6 @@ pub fn describe_model_deadlock(threads: &[BlockedThread]) -> String {
     text
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,7 +161,10 @@ mod tests {
             thread: "main".into(),
         });
         assert!(details.contains("That is a `todo!()`"), "{details}");
-        assert!(details.starts_with("your code panicked at exercises/01"), "{details}");
+        assert!(
+            details.starts_with("your code panicked at exercises/01"),
+            "{details}"
+        );
     }
 
     #[test]

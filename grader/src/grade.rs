@@ -20,7 +20,7 @@ use crate::submission::{IgnoredChanges, PrivateTests, Submission};
 use crate::suite::{SuiteKind, TestSuite};
 use crate::verdict::{UnknownLabel, VerdictLabel};
 use crate::workspace::Workspace;
-use crate::Result;
+use crate::{Error, Result};
 
 /// The version of the JSON schema; it changes whenever a field changes meaning or goes away.
 pub const SCHEMA: &str = "threadlings-grade/1";
@@ -172,13 +172,18 @@ impl std::str::FromStr for TestLabel {
 }
 
 impl Serialize for TestLabel {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         serializer.collect_str(self)
     }
 }
 
 impl<'de> Deserialize<'de> for TestLabel {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         text.parse().map_err(serde::de::Error::custom)
     }
@@ -221,7 +226,7 @@ pub fn grade(
             Some(dir) => PrivateTests::load(dir, exercise)?,
             None => None,
         };
-        let graded = grade_exercise(workspace, exercise, private.as_ref(), request);
+        let graded = grade_exercise(workspace, exercise, private.as_ref(), request)?;
         (request.on_exercise)(&graded);
         exercises.push(graded);
     }
@@ -241,15 +246,23 @@ fn grade_exercise(
     exercise: &Exercise,
     private: Option<&TestSuite>,
     request: &GradeRequest<'_>,
-) -> ExerciseGrade {
+) -> Result<ExerciseGrade> {
     let subject = match request.source {
         Source::Checkout => Subject::exercise(workspace, exercise).map(Some),
         Source::Submission(submission) => submission.subject(exercise),
     };
+    let cannot_grade = |error: Error| {
+        Ok(not_graded(
+            exercise,
+            private,
+            ExerciseStatus::Error,
+            error.to_string(),
+        ))
+    };
     let subject = match subject {
         Ok(Some(subject)) => subject,
         Ok(None) => {
-            return not_graded(
+            return Ok(not_graded(
                 exercise,
                 private,
                 ExerciseStatus::Missing,
@@ -257,29 +270,30 @@ fn grade_exercise(
                     "the submission has no exercises/{}/src/lib.rs",
                     exercise.dir_name
                 ),
-            )
+            ))
         }
-        Err(error) => {
-            return not_graded(exercise, private, ExerciseStatus::Error, error.to_string())
-        }
+        // Whatever stops the submission's code from being read is the submission's problem.
+        Err(error) => return cannot_grade(error),
     };
     let options = Options::default();
     let hidden = match check::check(workspace, exercise, &subject, &options) {
         Ok(report) => report,
-        Err(error) => {
-            return not_graded(exercise, private, ExerciseStatus::Error, error.to_string())
-        }
+        Err(error) if error.kind().is_grader_fault() => return Err(error),
+        Err(error) => return cannot_grade(error),
     };
     let mut grade = from_report(exercise, &exercise.hidden_suite(), &hidden);
     if let Some(private) = private {
-        let private_grade = match check::check_suite(workspace, exercise, private, &subject, &options)
-        {
-            Ok(report) => from_report(exercise, private, &report),
-            Err(error) => not_graded_in(exercise, private, ExerciseStatus::Error, error.to_string()),
-        };
+        let private_grade =
+            match check::check_suite(workspace, exercise, private, &subject, &options) {
+                Ok(report) => from_report(exercise, private, &report),
+                Err(error) if error.kind().is_grader_fault() => return Err(error),
+                Err(error) => {
+                    not_graded_in(exercise, private, ExerciseStatus::Error, error.to_string())
+                }
+            };
         grade = merge(grade, private_grade);
     }
-    grade
+    Ok(grade)
 }
 
 fn from_report(exercise: &Exercise, suite: &TestSuite, report: &ExerciseReport) -> ExerciseGrade {

@@ -125,3 +125,59 @@ impl Mutant {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::Expected;
+
+    fn mutant(edits: &[(&str, &str)]) -> Mutant {
+        Mutant {
+            name: "example".into(),
+            path: PathBuf::from("mutants/example.toml"),
+            spec: MutantSpec {
+                mistake: "an example".into(),
+                expect: Expectation {
+                    rejected_by: "some_test".into(),
+                    verdict: Expected::AnyTimeout,
+                },
+                edits: edits
+                    .iter()
+                    .map(|(find, replace)| Edit {
+                        file: lib_rs(),
+                        find: (*find).into(),
+                        replace: (*replace).into(),
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    fn sources(text: &str) -> BTreeMap<PathBuf, String> {
+        BTreeMap::from([(lib_rs(), text.to_owned())])
+    }
+
+    #[test]
+    fn an_edit_replaces_its_one_occurrence() {
+        let mut code = sources("let a = lock();\nlet b = other();\n");
+        mutant(&[("lock()", "try_lock()")])
+            .apply(&mut code)
+            .expect("the text occurs once");
+        assert_eq!(code[&lib_rs()], "let a = try_lock();\nlet b = other();\n");
+    }
+
+    #[test]
+    fn an_edit_that_no_longer_applies_or_is_ambiguous_is_an_error() {
+        let missing = mutant(&[("gone()", "x")])
+            .apply(&mut sources("lock();"))
+            .expect_err("the text is not there");
+        assert!(
+            missing.to_string().contains("no longer occurs"),
+            "{missing}"
+        );
+        let twice = mutant(&[("lock()", "x")])
+            .apply(&mut sources("lock(); lock();"))
+            .expect_err("the text is there twice");
+        assert!(twice.to_string().contains("occurs 2 times"), "{twice}");
+    }
+}

@@ -76,7 +76,14 @@ pub fn build(
         .scratch_dir()
         .join(&exercise.dir_name)
         .join(&crate_key);
-    write_crate(workspace, exercise, suite, subject, &crate_key, &scratch_dir)?;
+    write_crate(
+        workspace,
+        exercise,
+        suite,
+        subject,
+        &crate_key,
+        &scratch_dir,
+    )?;
 
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo
@@ -345,10 +352,7 @@ fn test_manifest(
 
     let mut hidden = Table::new();
     hidden.insert("name".into(), HIDDEN_TARGET.into());
-    hidden.insert(
-        "path".into(),
-        suite.tests_file.display().to_string().into(),
-    );
+    hidden.insert("path".into(), suite.tests_file.display().to_string().into());
     hidden.insert("harness".into(), false.into());
 
     let mut manifest = Table::new();

@@ -121,12 +121,27 @@ impl Subject {
             .collect()
     }
 
-    /// A stable fingerprint of the sources, for "has this changed since the last check".
+    /// A fingerprint of the sources, for "has this changed since the last check". It is the
+    /// start of a SHA-256 over every file's path and text, so it is the same on every machine
+    /// and Rust version (std's `DefaultHasher` promises neither) and `progress.json` stays
+    /// valid across toolchain updates.
     pub fn fingerprint(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        self.sources.hash(&mut hasher);
-        hasher.finish()
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for (path, text) in &self.sources {
+            // Lengths first, so that no two different file sets hash the same bytes.
+            let path = path.to_string_lossy();
+            hasher.update((path.len() as u64).to_le_bytes());
+            hasher.update(path.as_bytes());
+            hasher.update((text.len() as u64).to_le_bytes());
+            hasher.update(text.as_bytes());
+        }
+        let digest = hasher.finalize();
+        u64::from_le_bytes(
+            digest[..8]
+                .try_into()
+                .expect("a SHA-256 digest has 32 bytes"),
+        )
     }
 }
 
@@ -149,7 +164,7 @@ fn collect_rust_files(
             *total_bytes += entry.metadata().map(|m| m.len()).unwrap_or(0);
             if sources.len() >= MAX_SOURCE_FILES || *total_bytes > MAX_SOURCE_BYTES {
                 return Err(Error::new(
-                    ErrorKind::BrokenCheckout,
+                    ErrorKind::Subject,
                     format!(
                         "{} holds more than {MAX_SOURCE_FILES} Rust files or {} KiB; \
                          an exercise needs one file",
@@ -163,4 +178,38 @@ fn collect_rust_files(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject(files: &[(&str, &str)]) -> Subject {
+        Subject {
+            kind: SubjectKind::Exercise,
+            display_dir: "exercises/01_race_counter".into(),
+            sources: files
+                .iter()
+                .map(|(path, text)| (PathBuf::from(path), (*text).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_is_a_fixed_function_of_the_files() {
+        // Pinned: a change here would invalidate every learner's progress.json.
+        assert_eq!(
+            subject(&[("lib.rs", "pub fn f() {}\n")]).fingerprint(),
+            2_836_348_842_775_896_652
+        );
+        assert_ne!(
+            subject(&[("lib.rs", "ab")]).fingerprint(),
+            subject(&[("lib.rsa", "b")]).fingerprint(),
+            "moving bytes between a path and its text changes the fingerprint"
+        );
+        assert_ne!(
+            subject(&[("lib.rs", "a")]).fingerprint(),
+            subject(&[("lib.rs", "b")]).fingerprint()
+        );
+    }
 }

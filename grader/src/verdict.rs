@@ -95,18 +95,23 @@ pub enum VerdictLabel {
 }
 
 impl VerdictLabel {
-    /// The one rule for points: does a test with this verdict earn its points and count as
-    /// passed? A pass does; so does `inconclusive`, which only a timing test can give, when
-    /// this machine could not measure a speedup right now. A correct solution must not lose
-    /// points to someone else's load, and every timed exercise also has clock-free structural
-    /// tests that fail a serial solution whatever the timer says.
+    /// Whether a test with this verdict counts as passed: it does not fail a check, and an
+    /// exercise whose tests all count as passed is done. A pass does; so does `inconclusive`,
+    /// which only a timing test can give when this machine could not measure a speedup right
+    /// now: someone else's load is not the learner's failure.
     pub fn is_success(self) -> bool {
         matches!(self, VerdictLabel::Pass | VerdictLabel::Inconclusive)
     }
 
-    /// The points a test worth `max_points` earns with this verdict.
+    /// The one rule for points: a test earns its `max_points` only with a pass.
+    ///
+    /// `inconclusive` counts as passed but earns nothing, because points are for what was
+    /// shown, and a speedup that could not be measured was not shown. Paying for it would
+    /// also pay an attack: code under test can keep a thread spinning while the grader's
+    /// reference kernel is timed, so that the machine looks busy and every decision is
+    /// inconclusive. The learner is told to check again on an idle machine.
     pub fn points(self, max_points: u32) -> u32 {
-        if self.is_success() {
+        if self == VerdictLabel::Pass {
             max_points
         } else {
             0
@@ -385,5 +390,169 @@ fn describe_ending(ending: &Ending) -> String {
             format!("was killed by {name}{meaning}")
         }
         Ending::TimedOut(_) => "ran out of time".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::Captured;
+    use harness::{PanicRecord, Report, ReportOutcome};
+
+    const TESTS_FILE: &str = "/work/grader/hidden/01_race_counter/tests.rs";
+
+    fn context() -> Context<'static> {
+        Context {
+            tests_file: Path::new(TESTS_FILE),
+            display_dir: "exercises/01_race_counter",
+            timeout: Duration::from_secs(5),
+            memory_mib: 4096,
+        }
+    }
+
+    fn run(ending: Ending, report: Option<Report>) -> RawRun {
+        RawRun {
+            ending,
+            report,
+            forged_reports: 0,
+            stdout: Captured::default(),
+            stderr: Captured::default(),
+            elapsed: Duration::from_millis(3),
+            leftovers: Vec::new(),
+            new_shm_objects: Vec::new(),
+        }
+    }
+
+    fn report(outcome: ReportOutcome, panics: Vec<PanicRecord>) -> Report {
+        Report {
+            nonce: "n".into(),
+            outcome,
+            panics,
+            leak: None,
+            notes: Vec::new(),
+            inconclusive: None,
+            speedup: None,
+        }
+    }
+
+    fn panic_at(file: &str, message: &str) -> PanicRecord {
+        PanicRecord {
+            thread: "main".into(),
+            message: message.into(),
+            file: file.into(),
+            line: 35,
+            column: 5,
+        }
+    }
+
+    #[test]
+    fn a_returned_test_that_exits_zero_passes_and_any_other_exit_does_not() {
+        let returned = || Some(report(ReportOutcome::Returned, Vec::new()));
+        assert_eq!(
+            decide(&run(Ending::Exited(0), returned()), &context()),
+            Verdict::Pass
+        );
+        let late_exit = decide(&run(Ending::Exited(3), returned()), &context());
+        assert_eq!(late_exit.label(), VerdictLabel::Crash, "{late_exit:?}");
+    }
+
+    #[test]
+    fn no_report_is_a_crash_even_with_exit_code_zero() {
+        let mut forged = run(Ending::Exited(0), None);
+        forged.forged_reports = 2;
+        let Verdict::Crash { cause } = decide(&forged, &context()) else {
+            panic!("an early exit(0) must be a crash");
+        };
+        assert!(cause.contains("std::process::exit"), "{cause}");
+        assert!(
+            cause.contains("2 result line(s) without the grader's secret nonce"),
+            "{cause}"
+        );
+    }
+
+    #[test]
+    fn the_first_panic_decides_fail_in_the_test_and_panic_in_the_learners_code() {
+        let in_test = report(
+            ReportOutcome::Panicked,
+            vec![panic_at(TESTS_FILE, "lost 1 of 4 updates")],
+        );
+        let verdict = decide(&run(Ending::Exited(1), Some(in_test)), &context());
+        assert_eq!(verdict.label(), VerdictLabel::Fail, "{verdict:?}");
+
+        // Cargo names the scratch crate's own files relative to its root.
+        let learner = "subject/src/lib.rs";
+        let in_learner_code = report(
+            ReportOutcome::Panicked,
+            vec![
+                panic_at(learner, "not yet implemented"),
+                panic_at(TESTS_FILE, "a scoped thread panicked"),
+            ],
+        );
+        let Verdict::Panic { location, .. } =
+            decide(&run(Ending::Exited(1), Some(in_learner_code)), &context())
+        else {
+            panic!("a todo!() in the learner's file is their panic");
+        };
+        assert_eq!(location, "exercises/01_race_counter/src/lib.rs:35:5");
+    }
+
+    #[test]
+    fn a_timeout_wins_over_everything_else() {
+        let diagnosis = Diagnosis {
+            kind: DiagnosisKind::Deadlock,
+            threads: Vec::new(),
+        };
+        let returned = Some(report(ReportOutcome::Returned, Vec::new()));
+        let verdict = decide(&run(Ending::TimedOut(diagnosis), returned), &context());
+        assert_eq!(
+            verdict.label(),
+            VerdictLabel::Timeout(DiagnosisKind::Deadlock)
+        );
+    }
+
+    #[test]
+    fn leftover_processes_turn_a_pass_into_a_leak() {
+        let mut leaky = run(
+            Ending::Exited(0),
+            Some(report(ReportOutcome::Returned, Vec::new())),
+        );
+        leaky.leftovers = vec!["process 12 (worker)".into()];
+        assert_eq!(decide(&leaky, &context()).label(), VerdictLabel::Leak);
+    }
+
+    #[test]
+    fn labels_read_back_as_written_and_only_a_pass_earns_points() {
+        for text in [
+            "pass",
+            "fail",
+            "panic",
+            "timeout:deadlock",
+            "timeout:spinning",
+            "timeout:sleeping",
+            "timeout:unknown",
+            "crash",
+            "leak",
+            "inconclusive",
+        ] {
+            let label: VerdictLabel = text.parse().expect("a known label");
+            assert_eq!(label.to_string(), text);
+            let success = matches!(text, "pass" | "inconclusive");
+            assert_eq!(label.is_success(), success, "{text}");
+            let points = if text == "pass" { 3 } else { 0 };
+            assert_eq!(label.points(3), points, "{text}");
+        }
+        assert!("timeout".parse::<VerdictLabel>().is_err());
+        assert!("passed".parse::<VerdictLabel>().is_err());
+    }
+
+    #[test]
+    fn an_expectation_of_timeout_accepts_any_diagnosis_and_nothing_else() {
+        let any: Expected = "timeout".parse().expect("a known expectation");
+        assert!(any.is_met_by(VerdictLabel::Timeout(DiagnosisKind::Spinning)));
+        assert!(!any.is_met_by(VerdictLabel::Fail));
+        let exact: Expected = "timeout:deadlock".parse().expect("a known expectation");
+        assert!(!exact.is_met_by(VerdictLabel::Timeout(DiagnosisKind::Spinning)));
+        assert_eq!("rejected".parse::<Expected>(), Ok(Expected::Rejected));
+        assert_eq!("build".parse::<Expected>(), Ok(Expected::BuildFailed));
     }
 }

@@ -11,11 +11,11 @@ use std::time::Instant;
 
 use grader::catalog::{Catalog, Exercise};
 use grader::check::{self, Options, Outcome};
-use grader::mutant::Mutant;
 use grader::grade::{self, ExerciseStatus, GradeReport, GradeRequest, Source, TestLabel};
-use grader::verdict::VerdictLabel;
+use grader::mutant::Mutant;
 use grader::subject::Subject;
 use grader::submission::Submission;
+use grader::verdict::VerdictLabel;
 use grader::workspace::Workspace;
 
 fn workspace() -> Workspace {

@@ -5,8 +5,8 @@
 
 use grader::format;
 use grader::grade::{ExerciseGrade, ExerciseStatus, GradeReport, TestGrade, SCHEMA};
-use grader::suite::SuiteKind as Suite;
 use grader::submission::{IgnoredChange, IgnoredChanges};
+use grader::suite::SuiteKind as Suite;
 use serde_json::Value;
 
 fn test(name: &str, suite: Suite, points: u32, max_points: u32, verdict: &str) -> TestGrade {

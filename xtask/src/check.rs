@@ -54,8 +54,9 @@ impl Flags {
                     render::paint(
                         render::WARN,
                         &format!(
-                            "{unmeasured} timing test(s) could not be measured on this machine right now; \
-                             the other tests passed. Run the check again when the machine is idle to see your speedup."
+                            "{unmeasured} timing test(s) could not be measured on this machine right now, so \
+                             they earn no points yet; the other tests passed. Run the check again when the \
+                             machine is idle to see your speedup and earn them."
                         )
                     )
                 );

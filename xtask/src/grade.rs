@@ -222,7 +222,10 @@ impl Flags {
             return Err(NotGraded::new(last.strip_prefix("error: ").unwrap_or(last)));
         }
         let text = std::fs::read_to_string(&json).map_err(|e| {
-            NotGraded::new(format!("the grader wrote no report {}: {e}", json.display()))
+            NotGraded::new(format!(
+                "the grader wrote no report {}: {e}",
+                json.display()
+            ))
         })?;
         format::json::from_json(&text).map_err(|e| NotGraded::new(e.to_string()))
     }
@@ -238,9 +241,7 @@ fn paint_points(exercise: &ExerciseGrade) -> String {
         style,
         &format!(
             "{}/{} {}",
-            exercise.points,
-            exercise.max_points,
-            exercise.status
+            exercise.points, exercise.max_points, exercise.status
         ),
     )
 }

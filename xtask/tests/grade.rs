@@ -294,6 +294,44 @@ harness::hidden_tests![run_concurrently_calls_every_index_of_a_large_batch];
     );
 }
 
+/// A private test list that names a test its file does not define is the instructor's
+/// mistake: grading stops with exit 2 and says so, instead of giving the student zero.
+#[test]
+fn a_broken_private_suite_stops_grading_instead_of_costing_the_student() {
+    let dir = fresh_dir("broken_private");
+    let exam = dir.join("exam").join("01_race_counter");
+    std::fs::create_dir_all(&exam).expect("exam/01_race_counter");
+    std::fs::write(
+        exam.join("tests.rs"),
+        "fn defined() {}\nharness::hidden_tests![defined];\n",
+    )
+    .expect("writing the private tests");
+    std::fs::write(
+        exam.join("exercise.toml"),
+        "[[tests]]\nname = \"defined\"\npoints = 1\n\n[[tests]]\nname = \"never_written\"\npoints = 2\n",
+    )
+    .expect("writing the private metadata");
+    let out = dir.join("report.json");
+    let output = xtask()
+        .args(["grade", "--exercise", "01", "--format", "json", "--label"])
+        .arg("broken_private")
+        .arg("--hidden")
+        .arg(dir.join("exam"))
+        .arg("--submission")
+        .arg(root().join("solutions"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("xtask runs");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("`never_written`"),
+        "the error names the missing test: {}",
+        stderr_of(&output)
+    );
+    assert!(!out.exists(), "no report with a made-up zero is written");
+}
+
 /// The attempts a roster mixes in, and what makes each hostile.
 const HOSTILE: &[&str] = &[
     "forks_fifty_children",

@@ -5,7 +5,7 @@
 //! Shuttle then runs the closure under many schedules. The seeds are constants, so the set of
 //! schedules tried is the same on a laptop, a loaded CI runner and a single core.
 
-use shuttle::scheduler::{DfsScheduler, PctScheduler, RandomScheduler};
+use shuttle::scheduler::{PctScheduler, RandomScheduler};
 use shuttle::{Config, Runner};
 
 /// How hard to look. The defaults find the races of the exercises in well under a second.
@@ -44,19 +44,7 @@ where
     let scenario = std::sync::Arc::new(scenario);
     let pct = PctScheduler::new_from_seed(PCT_SEED, budget.pct_depth, budget.pct_iterations);
     let for_pct = scenario.clone();
-    Runner::new(pct, config()).run(move || for_pct());
+    Runner::new(pct, Config::default()).run(move || for_pct());
     let random = RandomScheduler::new_from_seed(RANDOM_SEED, budget.random_iterations);
-    Runner::new(random, config()).run(move || scenario());
-}
-
-/// Explores every interleaving of a tiny scenario (depth-first), up to `max_schedules`.
-pub fn explore_all<F>(max_schedules: usize, scenario: F)
-where
-    F: Fn() + Send + Sync + 'static,
-{
-    Runner::new(DfsScheduler::new(Some(max_schedules), false), config()).run(scenario);
-}
-
-fn config() -> Config {
-    Config::default()
+    Runner::new(random, Config::default()).run(move || scenario());
 }

@@ -188,9 +188,8 @@ fn ignored_text(report: &GradeReport) -> String {
         return String::new();
     }
     let mut text = format!("\n\n{IGNORED_HEADING}\n");
-    for line in report.ignored.lines() {
+    for line in report.ignored.lines(str::to_owned) {
         text.push_str(&format!("  {line}\n"));
     }
     text
 }
-

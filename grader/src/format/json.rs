@@ -27,4 +27,3 @@ pub fn from_json(text: &str) -> Result<GradeReport, ReadError> {
     }
     Ok(report)
 }
-

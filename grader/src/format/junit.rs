@@ -51,4 +51,3 @@ pub fn to_junit(report: &GradeReport) -> String {
         .to_string()
         .expect("a JUnit report of plain strings always serialises")
 }
-

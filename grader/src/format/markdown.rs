@@ -47,8 +47,11 @@ pub fn to_markdown(report: &GradeReport) -> String {
     }
     if !report.ignored.listed.is_empty() {
         out.push_str(&format!("\n### Ignored changes\n\n{IGNORED_HEADING}\n\n"));
-        for line in report.ignored.lines() {
-            out.push_str(&format!("- {}\n", escape_markdown(&line)));
+        // A path in backticks is shown as it is; only a backtick or a line break of its own
+        // could end it.
+        let code = |path: &str| format!("`{}`", path.replace('`', "'").replace(['\n', '\r'], " "));
+        for line in report.ignored.lines(code) {
+            out.push_str(&format!("- {line}\n"));
         }
     }
     out

@@ -27,12 +27,12 @@ fn first_line(text: &str) -> String {
 
 impl IgnoredChanges {
     /// Each ignored change as `path (how it changed)`, then `... and N more` when the list was
-    /// cut: the one listing every format shows.
-    pub fn lines(&self) -> Vec<String> {
+    /// cut: the one listing every format shows, with each path as `show_path` writes it.
+    pub fn lines(&self, show_path: impl Fn(&str) -> String) -> Vec<String> {
         let mut lines: Vec<String> = self
             .listed
             .iter()
-            .map(|change| format!("{} ({})", change.path, change.change))
+            .map(|change| format!("{} ({})", show_path(&change.path), change.change))
             .collect();
         if self.more > 0 {
             lines.push(format!("... and {} more", self.more));

@@ -15,7 +15,11 @@ pub fn to_text(grade: &GradeReport) -> String {
         let _ = writeln!(
             out,
             "{} {:<40} {}/{} {}",
-            exercise.dir_name, exercise.title, exercise.points, exercise.max_points, exercise.status
+            exercise.dir_name,
+            exercise.title,
+            exercise.points,
+            exercise.max_points,
+            exercise.status
         );
         for test in exercise.tests.iter().filter(|t| !t.verdict.is_pass()) {
             let _ = writeln!(
@@ -33,7 +37,7 @@ pub fn to_text(grade: &GradeReport) -> String {
     }
     if !grade.ignored.listed.is_empty() {
         let _ = writeln!(out, "\n{IGNORED_HEADING}");
-        for line in grade.ignored.lines() {
+        for line in grade.ignored.lines(str::to_owned) {
             let _ = writeln!(out, "  {line}");
         }
     }
