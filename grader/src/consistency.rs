@@ -234,8 +234,8 @@ pub fn test_names_problem(declared: &[String], tests: &str) -> Option<String> {
 ///
 /// Both files are compared item by item (a function, type, constant, or one member of an
 /// `impl` block), by tokens, so formatting and doc comments may differ. An item is the
-/// learner's when the stub's text of it contains [`LEARNER_MARK`], in a comment or a doc
-/// comment; the solution may change it freely. A marked struct or enum makes its `impl` blocks
+/// learner's when the stub's text of it, or the comment lines just above it, contain
+/// [`LEARNER_MARK`]; the solution may change it freely. A marked struct or enum makes its `impl` blocks
 /// the learner's too, since methods follow the fields the learner chooses. The solution may add
 /// items of its own (helpers) and `use` lines are free; every other item of the stub must be in
 /// the solution, unchanged.
@@ -252,9 +252,13 @@ pub fn given_code_problems(stub: &str, solution: &str) -> Vec<String> {
     };
     let stub_lines: Vec<&str> = stub.lines().collect();
     let marked = |piece: &Piece| {
-        stub_lines
-            .get(piece.lines.0.saturating_sub(1)..piece.lines.1.min(stub_lines.len()))
-            .unwrap_or_default()
+        let end = piece.lines.1.min(stub_lines.len());
+        let mut start = piece.lines.0.saturating_sub(1).min(end);
+        // Comments just above an item belong to it, though they are not among its tokens.
+        while start > 0 && stub_lines[start - 1].trim_start().starts_with("//") {
+            start -= 1;
+        }
+        stub_lines[start..end]
             .iter()
             .any(|line| line.contains(LEARNER_MARK))
     };
@@ -542,6 +546,15 @@ impl Bank {
                 .any(|p| p.contains("`impl Bank::transfer` differs")),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn a_comment_just_above_an_item_marks_it() {
+        let stub = "// TODO: make it count.\npub fn count() -> u64 {\n    0\n}\n";
+        let solution = "pub fn count() -> u64 {\n    1\n}\n";
+        assert_eq!(given_code_problems(stub, solution), Vec::<String>::new());
+        let apart = stub.replace("count.\n", "count.\n\n");
+        assert_eq!(given_code_problems(&apart, solution).len(), 1);
     }
 
     #[test]
