@@ -23,10 +23,12 @@
 //! [`grade`] grades every exercise of a checkout or [`submission`] into the grade model, which
 //! [`format`] writes as JSON, JUnit, Gradescope, Markdown, text or a CSV gradebook; [`roster`]
 //! grades a class; [`verify`] runs the pipeline over solutions, stubs and mutants to prove the
-//! hidden tests catch what they claim to catch; [`progress`] remembers a learner's results.
+//! hidden tests catch what they claim to catch, after [`consistency`] has checked that the
+//! exercise's crates, metadata, tests and book agree; [`progress`] remembers a learner's results.
 
 pub mod catalog;
 pub mod check;
+pub mod consistency;
 pub mod diagnosis;
 mod error;
 pub mod execute;

@@ -2,26 +2,20 @@
 //!
 //! For every exercise: the solution passes every test; the untouched stub is rejected by the
 //! test and verdict its metadata names; every mutant is rejected by the test and verdict it
-//! declares; and the exercise is consistent (its crates, `sync.rs`, hints, book chapter, and
-//! the test names of metadata and binary agree). A mutant that slips through, or is caught for
-//! a different reason than it claims, is a failure of `verify`.
-
-use std::path::Path;
+//! declares; and the exercise is consistent: every rule of [`crate::consistency`] holds. A
+//! mutant that slips through, or is caught for a different reason than it claims, is a failure
+//! of `verify`.
 
 use serde::Serialize;
 
 use crate::catalog::{Exercise, Expectation};
 use crate::check::{self, Options, Outcome};
+use crate::consistency;
 use crate::mutant::Mutant;
-use crate::scratch::{self, Profile};
 use crate::subject::Subject;
 use crate::verdict::Expected;
 use crate::workspace::Workspace;
-use crate::{error, Result};
-
-/// The line every crate's `src/sync.rs` consists of, so that it compiles on its own in the IDE
-/// while the grader's shim stays the single copy.
-pub const SYNC_INCLUDE: &str = "include!(\"../../../grader/shim/sync.rs\");";
+use crate::Result;
 
 /// One claim `verify` checked.
 #[derive(Debug, Clone, Serialize)]
@@ -158,74 +152,12 @@ fn expect_rejection(
     Ok(claim(exercise, who, &words, problem))
 }
 
-/// Metadata, files and book agree with each other.
+/// The course's consistency rules ([`consistency`]) as claims about this exercise's metadata.
 fn consistency(workspace: &Workspace, exercise: &Exercise) -> Vec<Claim> {
-    let mut claims = Vec::new();
-    let mut check = |words: &str, problem: Option<String>| {
-        claims.push(claim(exercise, "metadata", words, problem))
-    };
-
-    for (role, dir) in [
-        ("exercise", exercise.exercise_dir(workspace)),
-        ("solution", exercise.solution_dir(workspace)),
-    ] {
-        check(
-            &format!("the {role} crate's src/sync.rs is the grader's shim"),
-            sync_problem(&dir),
-        );
-    }
-    let chapter = workspace
-        .root()
-        .join("book")
-        .join("src")
-        .join(&exercise.meta.chapter);
-    check(
-        "the book has its chapter",
-        (!chapter.is_file()).then(|| format!("{} is missing", chapter.display())),
-    );
-    let summary =
-        error::read_to_string(workspace.root().join("book/src/SUMMARY.md")).unwrap_or_default();
-    check(
-        "the chapter is in book/src/SUMMARY.md",
-        (!summary.contains(&exercise.meta.chapter))
-            .then(|| format!("SUMMARY.md does not link {}", exercise.meta.chapter)),
-    );
-    let listed = Subject::solution(workspace, exercise)
-        .and_then(|subject| {
-            let suite = exercise.hidden_suite();
-            scratch::build(workspace, exercise, &suite, &subject, Profile::Debug, false)
-        })
-        .and_then(|built| match built {
-            Ok(binary) => check::list_tests(&binary),
-            Err(failure) => Ok(vec![format!(
-                "<the solution does not build: {}>",
-                failure.errors.join(" ")
-            )]),
-        });
-    let declared: Vec<String> = exercise.meta.tests.iter().map(|t| t.name.clone()).collect();
-    let problem = match listed {
-        Ok(mut listed) => {
-            listed.sort();
-            let mut declared = declared.clone();
-            declared.sort();
-            (listed != declared).then(|| {
-                format!("exercise.toml lists {declared:?} but tests.rs defines {listed:?}")
-            })
-        }
-        Err(error) => Some(error.to_string()),
-    };
-    check("exercise.toml and tests.rs name the same tests", problem);
-    claims
-}
-
-fn sync_problem(crate_dir: &Path) -> Option<String> {
-    let path = crate_dir.join("src").join("sync.rs");
-    match std::fs::read_to_string(&path) {
-        Ok(text) if text.lines().any(|line| line.trim() == SYNC_INCLUDE) => None,
-        Ok(_) => Some(format!(
-            "{} must consist of `{SYNC_INCLUDE}`",
-            path.display()
-        )),
-        Err(_) => Some(format!("{} is missing", path.display())),
-    }
+    let mut findings = consistency::check_exercise(workspace, exercise);
+    findings.push(consistency::listed_tests_problem(workspace, exercise));
+    findings
+        .into_iter()
+        .map(|finding| claim(exercise, "metadata", &finding.rule, finding.problem))
+        .collect()
 }

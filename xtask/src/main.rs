@@ -10,6 +10,7 @@ mod check;
 mod grade;
 mod hint;
 mod list;
+mod new;
 mod render;
 mod reset;
 mod verify;
@@ -50,6 +51,8 @@ enum Command {
     Verify(verify::Flags),
     /// Instructors: grade every exercise of a checkout, a submission or a roster, with points
     Grade(grade::Flags),
+    /// Maintainers: scaffold exercise NN from xtask/templates/, e.g. `cargo xtask new 13 work_stealing`
+    New(new::Flags),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Book(flags) => flags.run(),
         Command::Verify(flags) => flags.run(),
         Command::Grade(flags) => flags.run(),
+        Command::New(flags) => flags.run(),
     };
     // Whatever a test left behind and escaped its process group ends with the grader.
     grader::runner::reap_strays();

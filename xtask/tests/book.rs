@@ -1,5 +1,6 @@
-//! The book as a reader meets it: it builds, its code runs, its links lead somewhere, every
-//! exercise has a chapter, and the code in the chapters comes from the compiled crates.
+//! The book as a reader meets it: it builds, its code runs, its links lead somewhere, and the
+//! code in the chapters comes from the compiled crates. That every exercise has its chapter and
+//! solution page is a rule of `grader::consistency`, checked with the course's other rules.
 //!
 //! The first test installs the pinned mdbook into `target/tools/` when it is missing, which
 //! takes a few minutes once per clone.
@@ -7,8 +8,6 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use grader::catalog::Catalog;
-use grader::workspace::Workspace;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -58,44 +57,6 @@ fn the_book_builds_its_code_passes_and_no_internal_link_is_dead() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-#[test]
-fn every_exercise_has_a_chapter_a_solution_page_hints_and_points() {
-    let workspace = Workspace::open(root()).expect("the checkout opens");
-    let catalog = Catalog::load(&workspace).expect("every exercise.toml loads");
-    let summary = summary();
-    for exercise in &catalog.exercises {
-        let name = &exercise.dir_name;
-        let chapter = &exercise.meta.chapter;
-        assert!(
-            book_source().join(chapter).is_file(),
-            "{name}: its exercise.toml names the chapter {chapter}, but book/src/{chapter} does \
-             not exist; write it (see book/src/exercises/01_race_counter.md)"
-        );
-        assert!(
-            summary.contains(&format!("({chapter})")),
-            "{name}: book/src/{chapter} is not linked from book/src/SUMMARY.md, so the book \
-             leaves it out; add a line under `# Exercises`"
-        );
-        let solution = format!("solutions/{name}.md");
-        assert!(
-            book_source().join(&solution).is_file() && summary.contains(&format!("({solution})")),
-            "{name}: the appendix needs book/src/{solution}, linked from SUMMARY.md under \
-             `# Appendix`"
-        );
-        assert!(
-            !exercise.meta.hints.is_empty(),
-            "{name}: exercise.toml has no hints; `cargo xtask hint` would have nothing to say"
-        );
-        for test in &exercise.meta.tests {
-            assert!(
-                test.points > 0,
-                "{name}: the hidden test {} is worth 0 points; give every test at least 1",
-                test.name
-            );
-        }
-    }
 }
 
 /// Every `{{#include path}}` and `{{#include path:anchor}}` of every chapter, as

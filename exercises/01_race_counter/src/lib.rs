@@ -67,7 +67,7 @@ impl Counter {
 
     /// The current count.
     pub fn get(&self) -> u64 {
-        self.value.load(Ordering::SeqCst)
+        self.value.load(Ordering::Relaxed)
     }
 }
 

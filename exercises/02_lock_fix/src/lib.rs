@@ -22,7 +22,7 @@
 mod sync;
 
 use sync::atomic::{AtomicU64, Ordering};
-use sync::Mutex;
+use sync::{Mutex, MutexGuard};
 
 /// A bank account that many threads may use at once.
 #[derive(Debug)]
@@ -37,14 +37,22 @@ impl Account {
         }
     }
 
+    fn locked(&self) -> MutexGuard<'_, u64> {
+        // A poisoned lock means another thread panicked halfway through an update; the
+        // balance itself is still a number, so carrying on is safe here.
+        self.balance
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The current balance.
     pub fn balance(&self) -> u64 {
-        *self.balance.lock().unwrap()
+        *self.locked()
     }
 
     /// Adds `amount` to the balance.
     pub fn deposit(&self, amount: u64) {
-        *self.balance.lock().unwrap() += amount;
+        *self.locked() += amount;
     }
 
     // ANCHOR: racy_withdraw

@@ -55,7 +55,9 @@ impl Bank {
     }
 
     fn lock(&self, account: usize) -> MutexGuard<'_, u64> {
-        self.accounts[account].lock().unwrap()
+        self.accounts[account]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The balance of one account.
