@@ -38,6 +38,9 @@ pub struct GradeReport {
     pub exercises: Vec<ExerciseGrade>,
     /// What the submission changed that grading did not use (empty for a checkout).
     pub ignored: IgnoredChanges,
+    /// When grading started, in RFC 3339 (UTC); empty in reports written before it existed.
+    #[serde(default)]
+    pub started_at: String,
     pub elapsed_ms: u64,
 }
 
@@ -56,6 +59,9 @@ pub struct ExerciseGrade {
     pub message: String,
     /// Every test the metadata lists, graded or not, so points always add up to `max_points`.
     pub tests: Vec<TestGrade>,
+    /// How long grading this exercise took, building included.
+    #[serde(default)]
+    pub elapsed_ms: u64,
 }
 
 /// How far grading of one exercise got.
@@ -213,6 +219,8 @@ pub fn grade(
     request: &mut GradeRequest<'_>,
 ) -> Result<GradeReport> {
     let started = Instant::now();
+    let started_at = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let (subject_name, ignored) = match request.source {
         Source::Checkout => ("this checkout".to_owned(), IgnoredChanges::default()),
         Source::Submission(submission) => (
@@ -237,6 +245,7 @@ pub fn grade(
         max_points: exercises.iter().map(|e| e.max_points).sum(),
         exercises,
         ignored,
+        started_at,
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
 }
@@ -331,7 +340,9 @@ fn from_report(exercise: &Exercise, suite: &TestSuite, report: &ExerciseReport) 
             elapsed_ms: test.elapsed_ms,
         })
         .collect();
-    exercise_grade(exercise, suite, status, message, tests)
+    let mut grade = exercise_grade(exercise, suite, status, message, tests);
+    grade.elapsed_ms = report.elapsed_ms;
+    grade
 }
 
 /// The grade of `exercise` from its tests; the points are theirs, the maximum the suite's.
@@ -351,6 +362,7 @@ fn exercise_grade(
         max_points: suite.max_points(),
         message,
         tests,
+        elapsed_ms: 0,
     }
 }
 
@@ -369,12 +381,16 @@ fn not_graded(
     }
 }
 
+/// The exercise's `message` says why it was not graded (for a compile error, every error);
+/// the first test repeats it, so that formats which show only tests show it once, and the
+/// others point to it rather than repeating a wall of compiler output in every test.
 fn not_graded_in(
     exercise: &Exercise,
     suite: &TestSuite,
     status: ExerciseStatus,
     message: String,
 ) -> ExerciseGrade {
+    let first = suite.tests.first().map(|test| test.name.clone());
     let tests = suite
         .tests
         .iter()
@@ -384,7 +400,14 @@ fn not_graded_in(
             points: 0,
             max_points: test.points,
             verdict: TestLabel::NotGraded(status),
-            message: message.clone(),
+            message: if Some(&test.name) == first.as_ref() {
+                message.clone()
+            } else {
+                format!(
+                    "not graded ({status}): see `{}` for why",
+                    first.as_deref().unwrap_or_default()
+                )
+            },
             output: String::new(),
             elapsed_ms: 0,
         })
@@ -397,6 +420,7 @@ fn not_graded_in(
 fn merge(mut canonical: ExerciseGrade, private: ExerciseGrade) -> ExerciseGrade {
     canonical.points += private.points;
     canonical.max_points += private.max_points;
+    canonical.elapsed_ms += private.elapsed_ms;
     if canonical.status == ExerciseStatus::Passed {
         canonical.status = private.status;
     }

@@ -103,12 +103,16 @@ impl Subject {
     }
 
     /// A short folder-safe name for this subject's scratch crate.
+    ///
+    /// A submission is keyed by its code's fingerprint, not by its label: two students whose
+    /// folder names differ only in characters a folder name cannot keep (`x.y` and `x_y`)
+    /// must never share a build, and two who submitted the same code compile it once.
     pub fn key(&self) -> String {
         let raw = match &self.kind {
             SubjectKind::Exercise => "exercise".to_owned(),
             SubjectKind::Solution => "solution".to_owned(),
             SubjectKind::Mutant(name) => format!("mutant-{name}"),
-            SubjectKind::Submission { label } => format!("submission-{label}"),
+            SubjectKind::Submission { .. } => format!("code-{:016x}", self.fingerprint()),
         };
         raw.chars()
             .map(|c| {
@@ -193,6 +197,26 @@ mod tests {
                 .map(|(path, text)| (PathBuf::from(path), (*text).to_owned()))
                 .collect(),
         }
+    }
+
+    #[test]
+    fn submissions_are_keyed_by_their_code_not_their_label() {
+        let submission = |label: &str, text: &str| Subject {
+            kind: SubjectKind::Submission {
+                label: label.into(),
+            },
+            ..subject(&[("lib.rs", text)])
+        };
+        assert_ne!(
+            submission("x.y", "solved").key(),
+            submission("x_y", "stub").key(),
+            "labels that look alike as folder names must not share a build"
+        );
+        assert_eq!(
+            submission("alice", "same").key(),
+            submission("bob", "same").key(),
+            "identical code is compiled once"
+        );
     }
 
     #[test]

@@ -41,6 +41,7 @@ fn sample() -> GradeReport {
         points: 4,
         max_points: 8,
         message: String::new(),
+        elapsed_ms: 900,
         tests: vec![
             test("counter_starts_at_zero", Suite::Hidden, 1, 1, "pass"),
             test(
@@ -62,7 +63,8 @@ fn sample() -> GradeReport {
         status: ExerciseStatus::BuildFailed,
         points: 0,
         max_points: 5,
-        message: "the code does not compile".into(),
+        message: "the code does not compile:\nerror[E0425]: cannot find value `x`".into(),
+        elapsed_ms: 300,
         tests: vec![
             test(
                 "withdraw_never_overdraws",
@@ -94,6 +96,7 @@ fn sample() -> GradeReport {
             more: 0,
             truncated: false,
         },
+        started_at: "2026-12-02T01:00:00Z".into(),
         elapsed_ms: 1234,
     }
 }
@@ -146,6 +149,14 @@ fn gradescope_results_have_exactly_the_documented_fields() {
         "a failed test's output says why: {}",
         tests[1]
     );
+    assert_eq!(
+        value["output_format"], "text",
+        "student-chosen names are shown as text, never rendered as HTML"
+    );
+    assert!(
+        tests.iter().all(|test| test["output_format"] == "text"),
+        "{text}"
+    );
     assert_eq!(tests[4]["name"], "01_race_counter::private::exam_deadlock");
     assert_eq!(
         tests[4]["visibility"], "after_published",
@@ -163,8 +174,8 @@ fn gradescope_results_have_exactly_the_documented_fields() {
 
 #[test]
 fn the_gradescope_validator_catches_a_wrong_file() {
-    let wrong = r#"{"score": 3, "tests": [{"name": "a", "score": 5, "max_score": 2,
-        "status": "ok", "output": "", "visibility": "public", "points": 1}]}"#;
+    let wrong = r#"{"score": 3, "output_format": "rich", "tests": [{"name": "a", "score": 5,
+        "max_score": 2, "status": "ok", "output": "", "visibility": "public", "points": 1}]}"#;
     let problems = format::gradescope::gradescope_problems(wrong).join("\n");
     for expected in [
         "score 3 is not the sum",
@@ -172,6 +183,7 @@ fn the_gradescope_validator_catches_a_wrong_file() {
         "visibility is `public`",
         "undocumented field `points`",
         "0 <= score <= max_score",
+        "`output_format` is \"rich\"",
     ] {
         assert!(
             problems.contains(expected),
@@ -219,6 +231,135 @@ fn junit_is_well_formed_with_a_test_case_per_test() {
     );
 }
 
+/// The elements and attributes `junit-10.xsd` (the schema Jenkins publishes and most JUnit
+/// report viewers read) allows, with the attributes it requires.
+const JUNIT_10: &[(&str, &[&str], &[&str], &[&str])] = &[
+    // (element, allowed attributes, required attributes, allowed children)
+    (
+        "testsuites",
+        &["name", "time", "tests", "failures", "disabled", "errors"],
+        &[],
+        &["testsuite"],
+    ),
+    (
+        "testsuite",
+        &[
+            "name",
+            "tests",
+            "failures",
+            "errors",
+            "group",
+            "time",
+            "disabled",
+            "skipped",
+            "timestamp",
+            "hostname",
+            "id",
+            "package",
+            "file",
+            "log",
+            "url",
+            "version",
+        ],
+        &["name", "tests"],
+        &["properties", "testcase", "system-out", "system-err"],
+    ),
+    ("properties", &[], &[], &["property"]),
+    ("property", &["name", "value"], &["name", "value"], &[]),
+    (
+        "testcase",
+        &["name", "assertions", "time", "classname", "status", "group"],
+        &["name"],
+        &["skipped", "error", "failure", "system-out", "system-err"],
+    ),
+    ("failure", &["message", "type"], &[], &[]),
+    ("error", &["message", "type"], &[], &[]),
+    ("skipped", &["message"], &[], &[]),
+    ("system-out", &[], &[], &[]),
+    ("system-err", &[], &[], &[]),
+];
+
+/// Every element, attribute and nesting the JUnit XML uses that `junit-10.xsd` does not allow.
+fn junit_10_problems(text: &str) -> Vec<String> {
+    use quick_xml::events::Event;
+    let mut problems = Vec::new();
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut open: Vec<String> = Vec::new();
+    loop {
+        let (element, empty) = match reader.read_event() {
+            Ok(Event::Start(e)) => (e.into_owned(), false),
+            Ok(Event::Empty(e)) => (e.into_owned(), true),
+            Ok(Event::End(_)) => {
+                open.pop();
+                continue;
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => continue,
+            Err(e) => return vec![format!("malformed XML: {e}")],
+        };
+        let name = String::from_utf8_lossy(element.name().as_ref()).into_owned();
+        let Some((_, allowed, required, _)) = JUNIT_10.iter().find(|(n, ..)| *n == name) else {
+            problems.push(format!("<{name}> is not a junit-10 element"));
+            continue;
+        };
+        if let Some(parent) = open.last() {
+            let children = JUNIT_10.iter().find(|(n, ..)| n == parent).map(|e| e.3);
+            if !children.unwrap_or_default().contains(&name.as_str()) {
+                problems.push(format!("<{name}> may not stand inside <{parent}>"));
+            }
+        }
+        let attributes: Vec<String> = element
+            .attributes()
+            .flatten()
+            .map(|a| String::from_utf8_lossy(a.key.as_ref()).into_owned())
+            .collect();
+        for attribute in &attributes {
+            if !allowed.contains(&attribute.as_str()) {
+                problems.push(format!("<{name}> may not have `{attribute}`"));
+            }
+        }
+        for attribute in *required {
+            if !attributes.iter().any(|a| a == attribute) {
+                problems.push(format!("<{name}> needs `{attribute}`"));
+            }
+        }
+        if !empty {
+            open.push(name);
+        }
+    }
+    problems
+}
+
+#[test]
+fn junit_keeps_to_junit_10_and_times_every_suite() {
+    let text = format::junit::to_junit(&sample());
+    let problems = junit_10_problems(&text);
+    assert!(problems.is_empty(), "{}\n{text}", problems.join("\n"));
+    assert_eq!(
+        text.matches("timestamp=\"2026-12-02T01:00:00").count(),
+        2,
+        "every <testsuite> has a timestamp, so report viewers can show it:\n{text}"
+    );
+    assert!(
+        text.contains(
+            "name=\"points.01_race_counter::counter_never_loses_an_increment\" value=\"0/3\""
+        ),
+        "each test's points are a property of its suite:\n{text}"
+    );
+}
+
+#[test]
+fn the_junit_checker_catches_what_junit_10_forbids() {
+    let wrong = r#"<testsuites skipped="0"><testsuite name="a" tests="1"><testcase name="t"><properties/></testcase></testsuite></testsuites>"#;
+    let problems = junit_10_problems(wrong).join("\n");
+    for expected in [
+        "<testsuites> may not have `skipped`",
+        "<properties> may not stand inside <testcase>",
+    ] {
+        assert!(problems.contains(expected), "{problems}");
+    }
+}
+
 #[test]
 fn markdown_summary_escapes_student_text() {
     let text = format::markdown::to_markdown(&sample());
@@ -235,4 +376,10 @@ fn markdown_summary_escapes_student_text() {
         "{text}"
     );
     assert!(text.contains("### Ignored changes"), "{text}");
+    assert!(
+        text.contains(
+            "### 02_lock_fix (build_failed)\n\n~~~text\nthe code does not compile:\nerror[E0425]"
+        ),
+        "an exercise that did not build shows the compiler's error:\n{text}"
+    );
 }

@@ -61,6 +61,22 @@ pub enum Format {
 
 impl Flags {
     pub fn run(&self) -> Result<crate::Exit> {
+        let result = self.grade();
+        // Gradescope shows "autograder failed" for a missing results.json, which tells a
+        // student nothing; a results.json that says why grading stopped tells them what to
+        // fix (a submission nested in an extra folder, say). The exit code is still 2.
+        if let (Err(error), Format::Gradescope, Some(path), None) =
+            (&result, self.format, &self.out, &self.roster)
+        {
+            let _ = write_file(
+                path,
+                &format::gradescope::could_not_grade(&format!("{error:#}")),
+            );
+        }
+        result
+    }
+
+    fn grade(&self) -> Result<crate::Exit> {
         let workspace = crate::workspace()?;
         let mut catalog = crate::catalog(&workspace)?;
         if let Some(hidden) = &self.hidden {

@@ -332,6 +332,67 @@ fn a_broken_private_suite_stops_grading_instead_of_costing_the_student() {
     assert!(!out.exists(), "no report with a made-up zero is written");
 }
 
+/// An upload the grader cannot read (here a folder with loose files) still gets a
+/// `results.json` that passes Gradescope's checks and tells the student why, with exit code 2.
+#[test]
+fn an_ungradable_upload_still_gets_a_gradescope_results_file() {
+    let dir = fresh_dir("ungradable");
+    let upload = dir.join("upload");
+    std::fs::create_dir_all(&upload).expect("an upload folder");
+    std::fs::write(upload.join("lib.rs"), "pub fn f() {}\n").expect("a loose file");
+    let results = dir.join("results.json");
+    let output = xtask()
+        .args(["grade", "--format", "gradescope", "--submission"])
+        .arg(&upload)
+        .arg("--out")
+        .arg(&results)
+        .output()
+        .expect("xtask runs");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    let value = read_gradescope(&results);
+    assert_eq!(value["score"], 0.0);
+    let said = value["output"].as_str().unwrap_or_default();
+    assert!(
+        said.contains("could not grade") && said.contains("exercises/"),
+        "the student reads why and what to upload: {said}"
+    );
+}
+
+/// Two students whose folder names differ only in `.` and `_` keep their own grades, even
+/// graded at the same time: one submitted the solution, the other the stub.
+#[test]
+fn students_whose_names_look_alike_never_share_a_build() {
+    let dir = fresh_dir("lookalikes");
+    let roster = dir.join("submissions");
+    copy_dir(
+        &root().join("solutions/01_race_counter"),
+        &roster.join("x.y").join("01_race_counter"),
+    );
+    copy_dir(
+        &root().join("exercises/01_race_counter"),
+        &roster.join("x_y").join("01_race_counter"),
+    );
+    let out = dir.join("out");
+    let output = xtask()
+        .args(["grade", "--exercise", "01", "--jobs", "2", "--roster"])
+        .arg(&roster)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("xtask runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let points = |student: &str| {
+        let text = std::fs::read_to_string(out.join("students").join(format!("{student}.json")))
+            .expect("a report per student");
+        let report = format::json::from_json(&text).expect("the report reads back");
+        (report.points, report.max_points)
+    };
+    let (solved, max) = points("x.y");
+    assert_eq!(solved, max, "x.y submitted the solution");
+    let (stub, _) = points("x_y");
+    assert!(stub < max, "x_y submitted the stub and got {stub}/{max}");
+}
+
 /// The attempts a roster mixes in, and what makes each hostile.
 const HOSTILE: &[&str] = &[
     "forks_fifty_children",

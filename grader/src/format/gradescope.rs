@@ -15,6 +15,9 @@ pub struct GradescopeResults {
     pub score: f64,
     pub max_score: f64,
     pub output: String,
+    /// Always `text`: the output holds names a student chose (files, folders), which
+    /// Gradescope's default HTML rendering would interpret as markup.
+    pub output_format: String,
     pub visibility: String,
     pub stdout_visibility: String,
     pub tests: Vec<GradescopeTest>,
@@ -29,10 +32,17 @@ pub struct GradescopeTest {
     /// `passed` or `failed`.
     pub status: String,
     pub output: String,
+    /// Always `text`, as for the whole report.
+    pub output_format: String,
     /// `visible` for canonical tests; `after_published` for private ones, so students see
     /// their private results only once the instructor publishes grades.
     pub visibility: String,
 }
+
+/// The `output_format` that shows text as it is.
+const PLAIN_TEXT: &str = "text";
+/// The values Gradescope documents for `output_format`.
+const GRADESCOPE_OUTPUT_FORMATS: &[&str] = &["text", "html", "simple_format", "md", "ansi"];
 
 /// Gradescope's `results.json`.
 pub fn to_gradescope(report: &GradeReport) -> String {
@@ -46,6 +56,7 @@ pub fn to_gradescope(report: &GradeReport) -> String {
                 max_score: f64::from(test.max_points),
                 status: if test.passed() { "passed" } else { "failed" }.to_owned(),
                 output: test_output(test),
+                output_format: PLAIN_TEXT.to_owned(),
                 visibility: match test.suite {
                     SuiteKind::Hidden => "visible",
                     SuiteKind::Private => "after_published",
@@ -58,9 +69,28 @@ pub fn to_gradescope(report: &GradeReport) -> String {
         score: f64::from(report.points),
         max_score: f64::from(report.max_points),
         output: report.summary_line() + &ignored_text(report),
+        output_format: PLAIN_TEXT.to_owned(),
         visibility: "visible".to_owned(),
         stdout_visibility: "hidden".to_owned(),
         tests,
+    };
+    serde_json::to_string_pretty(&results).expect("Gradescope results always serialise")
+}
+
+/// A `results.json` for a submission that could not be graded at all: no score, and the reason
+/// in words, so that Gradescope shows the student why instead of "autograder failed".
+pub fn could_not_grade(reason: &str) -> String {
+    let results = GradescopeResults {
+        score: 0.0,
+        max_score: 0.0,
+        output: format!(
+            "The autograder could not grade this submission: {reason}\n\nUpload the \
+             exercises/ folder of your checkout (or the whole checkout), then submit again."
+        ),
+        output_format: PLAIN_TEXT.to_owned(),
+        visibility: "visible".to_owned(),
+        stdout_visibility: "hidden".to_owned(),
+        tests: Vec::new(),
     };
     serde_json::to_string_pretty(&results).expect("Gradescope results always serialise")
 }
@@ -123,6 +153,18 @@ pub fn gradescope_problems(text: &str) -> Vec<String> {
             }
         }
     }
+    let check_format = |problems: &mut Vec<String>, place: &str, value: Option<&Value>| {
+        if let Some(value) = value {
+            if !GRADESCOPE_OUTPUT_FORMATS.contains(&value.as_str().unwrap_or("")) {
+                problems.push(format!(
+                    "{place} is {value}, not a Gradescope output format"
+                ));
+            }
+        }
+    };
+    for key in ["output_format", "test_output_format"] {
+        check_format(&mut problems, &format!("`{key}`"), top.get(key));
+    }
     let Some(tests) = top.get("tests").and_then(Value::as_array) else {
         problems.push("`tests` must be an array".into());
         return problems;
@@ -157,6 +199,11 @@ pub fn gradescope_problems(text: &str) -> Vec<String> {
                 "tests[{index}].status is `{status}`, not passed/failed"
             ));
         }
+        check_format(
+            &mut problems,
+            &format!("tests[{index}].output_format"),
+            test.get("output_format"),
+        );
         let visibility = test.get("visibility").and_then(Value::as_str).unwrap_or("");
         if !GRADESCOPE_VISIBILITY.contains(&visibility) {
             problems.push(format!("tests[{index}].visibility is `{visibility}`"));

@@ -45,6 +45,16 @@ pub fn to_markdown(report: &GradeReport) -> String {
             ));
         }
     }
+    // An exercise that was not graded test by test says why once, in full: a compiler error
+    // or a refusal is read as a block, not as its first line.
+    for exercise in report.exercises.iter().filter(|e| !e.message.is_empty()) {
+        out.push_str(&format!(
+            "\n### {} ({})\n\n~~~text\n{}\n~~~\n",
+            exercise.dir_name,
+            exercise.status,
+            exercise.message.trim_end().replace("~~~", "~ ~ ~")
+        ));
+    }
     if !report.ignored.listed.is_empty() {
         out.push_str(&format!("\n### Ignored changes\n\n{IGNORED_HEADING}\n\n"));
         // A path in backticks is shown as it is; only a backtick or a line break of its own
