@@ -29,6 +29,17 @@ pub fn verdict_name(verdict: &Verdict) -> String {
     }
 }
 
+/// A thread as the learner knows it. The kernel names a thread after the binary (`hidden-…`)
+/// unless the code gave it a name, which means nothing to a learner.
+fn thread_name(thread: &crate::diagnosis::ThreadState) -> String {
+    let binary_name = thread.name.starts_with("hidden-") || thread.name.is_empty();
+    match (thread.pid == thread.tid, binary_name) {
+        (true, _) => "the test's main thread".to_owned(),
+        (false, true) => "a thread without a name".to_owned(),
+        (false, false) => format!("thread '{}'", thread.name),
+    }
+}
+
 /// What went wrong, in sentences; empty for a pass.
 pub fn verdict_details(verdict: &Verdict) -> String {
     match verdict {
@@ -70,20 +81,12 @@ pub fn verdict_details(verdict: &Verdict) -> String {
                 DiagnosisKind::Unknown => format!("still running after {seconds} s."),
             };
             for thread in &diagnosis.threads {
-                let name = if thread.pid == thread.tid {
-                    format!("{} (main thread)", thread.name)
-                } else {
-                    thread.name.clone()
-                };
+                let name = thread_name(thread);
                 let doing = match &thread.waiting_on {
                     Some(what) => format!("waits on {what}"),
                     None => format!("running ({} ticks of CPU in 0.25 s)", thread.cpu_ticks),
                 };
-                let _ = write!(
-                    text,
-                    "\n  thread '{name}' of process {}: {doing}",
-                    thread.pid
-                );
+                let _ = write!(text, "\n  {name} of process {}: {doing}", thread.pid);
             }
             text
         }

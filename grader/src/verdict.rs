@@ -312,10 +312,18 @@ fn classify_panics(
     let in_learner_code = |p: &&harness::PanicRecord| p.file.contains("subject/src/");
     let in_test = |p: &&harness::PanicRecord| p.file == tests_file || p.file.ends_with("tests.rs");
     let replay = failing_schedule(stderr);
-    // The first panic in either the hidden test or the learner's code is the root cause; later
-    // ones follow from it. For example `todo!()` on a worker, then "a scoped thread panicked";
-    // or a failed rendezvous assertion, then the learner's `join().unwrap()` re-raising it.
-    if let Some(panic) = panics.iter().find(|p| in_learner_code(p) || in_test(p)) {
+    // A hidden test may panic on purpose inside code it hands to the learner (to check that a
+    // worker's panic reaches the caller); that panic is not the test failing.
+    let on_purpose = |p: &&harness::PanicRecord| p.message.contains(harness::EXPECTED_PANIC);
+    // The first other panic in either the hidden test or the learner's code is the root cause;
+    // later ones follow from it. For example `todo!()` on a worker, then "a scoped thread
+    // panicked"; or a failed rendezvous assertion, then the learner's `join().unwrap()`
+    // re-raising it.
+    if let Some(panic) = panics
+        .iter()
+        .filter(|p| !on_purpose(p))
+        .find(|p| in_learner_code(p) || in_test(p))
+    {
         if in_test(&panic) {
             return Verdict::Fail {
                 message: panic.message.clone(),
@@ -334,6 +342,11 @@ fn classify_panics(
         |panic| {
             if let Some(threads) = model_deadlock(&panic.message, context.display_dir) {
                 describe_model_deadlock(&threads)
+            } else if panic.message.contains(NO_CONCURRENCY) {
+                "under the model checker your code started no thread and took no lock: it ran \
+                 everything on the calling thread, one step after another, so nothing ran at the \
+                 same time. Start the threads with `crate::sync::thread`"
+                    .to_owned()
             } else if panic.message.contains("deadlock") {
                 format!(
                     "the model checker found a schedule in which every thread waits for another: {}",
@@ -346,6 +359,9 @@ fn classify_panics(
     );
     Verdict::Fail { message, replay }
 }
+
+/// What shuttle's PCT scheduler says when a scenario made no synchronisation operation at all.
+const NO_CONCURRENCY: &str = "did not exercise any concurrency";
 
 fn crash_cause(run: &RawRun, stderr: &str, context: &Context<'_>) -> String {
     let mut cause = if stderr.contains("has overflowed its stack") {
@@ -494,6 +510,50 @@ mod tests {
             panic!("a todo!() in the learner's file is their panic");
         };
         assert_eq!(location, "exercises/01_race_counter/src/lib.rs:35:5");
+    }
+
+    #[test]
+    fn a_panic_the_test_caused_on_purpose_is_not_the_reason_it_failed() {
+        let swallowed = report(
+            ReportOutcome::Panicked,
+            vec![
+                panic_at(
+                    TESTS_FILE,
+                    "worker 1 failed on purpose (this panic is expected by the test)",
+                ),
+                panic_at(
+                    TESTS_FILE,
+                    "run_concurrently returned although worker 1 panicked",
+                ),
+            ],
+        );
+        let Verdict::Fail { message, .. } =
+            decide(&run(Ending::Exited(1), Some(swallowed)), &context())
+        else {
+            panic!("the test's own assertion fails it");
+        };
+        assert_eq!(
+            message,
+            "run_concurrently returned although worker 1 panicked"
+        );
+    }
+
+    #[test]
+    fn the_model_checkers_words_are_translated() {
+        let serial = report(
+            ReportOutcome::Panicked,
+            vec![panic_at(
+                "/registry/shuttle-schedulers/src/pct.rs",
+                "test closure did not exercise any concurrency",
+            )],
+        );
+        let Verdict::Fail { message, .. } =
+            decide(&run(Ending::Exited(1), Some(serial)), &context())
+        else {
+            panic!("a serial scenario fails");
+        };
+        assert!(message.contains("started no thread"), "{message}");
+        assert!(!message.contains("closure"), "{message}");
     }
 
     #[test]

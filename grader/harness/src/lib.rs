@@ -27,6 +27,11 @@ pub mod timing;
 pub use protocol::{PanicRecord, Report, ReportOutcome, RESULT_FD};
 pub use run::{child_processes, inconclusive, leftover_children, main, note, ChildProcess};
 
+/// Words a hidden test puts in a panic it causes on purpose, inside code it hands to the
+/// learner (to check that a worker's panic reaches the caller). The grader never takes such a
+/// panic for the reason a test failed.
+pub const EXPECTED_PANIC: &str = "(this panic is expected by the test)";
+
 /// One hidden test: a name that says what behaviour it checks, and the function that checks it.
 pub struct Test {
     pub name: &'static str,
