@@ -38,7 +38,7 @@ enum Command {
     Check(check::Flags),
     /// Show every exercise with its state and your progress
     List(list::Flags),
-    /// Show the next hint for an exercise
+    /// Show the next hint for an exercise (`hint 01 2` shows hint 2 again, `--all` every one)
     Hint(hint::Flags),
     /// Re-check an exercise every time you save it
     Watch(watch::Flags),
@@ -59,7 +59,6 @@ pub enum Verdict {
 }
 
 fn main() -> ExitCode {
-    grader::runner::become_subreaper();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -71,6 +70,14 @@ fn main() -> ExitCode {
             };
         }
     };
+    // Only commands that run hidden tests adopt what those tests leave behind; `book --open`
+    // must not adopt (and then kill) the browser it starts.
+    if !matches!(
+        cli.command,
+        Command::List(_) | Command::Hint(_) | Command::Reset(_) | Command::Book(_)
+    ) {
+        grader::runner::become_subreaper();
+    }
     let result = match &cli.command {
         Command::Check(flags) => flags.run(),
         Command::List(flags) => flags.run(),
