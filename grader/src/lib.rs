@@ -23,6 +23,7 @@ pub mod catalog;
 pub mod check;
 pub mod diagnosis;
 mod error;
+pub mod events;
 pub mod lint;
 pub mod mutant;
 pub mod progress;

@@ -5,6 +5,7 @@
 //! and a `run` method. Exit codes mean the same everywhere: 0 passed, 1 failed, 2 the grader
 //! itself could not run (bad arguments, a broken checkout, a missing tool).
 
+mod activity;
 mod book;
 mod check;
 mod grade;
@@ -77,6 +78,9 @@ fn main() -> ExitCode {
         Command::List(_) | Command::Hint(_) | Command::Reset(_) | Command::Book(_)
     ) {
         grader::runner::become_subreaper();
+    }
+    if matches!(cli.command, Command::Check(_) | Command::Watch(_)) {
+        activity::first_run_notice();
     }
     let result = match &cli.command {
         Command::Check(flags) => flags.run(),
