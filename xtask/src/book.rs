@@ -361,6 +361,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_book_is_rebuilt_for_open_only_when_a_source_is_newer_than_the_chapter() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tmp/open-test");
+        let _ = std::fs::remove_dir_all(&root);
+        let chapter = built_chapter(&root, "exercises/01_race_counter.md");
+        assert!(chapter.ends_with("target/book/exercises/01_race_counter.html"));
+        let source = root.join("book/src/exercises/01_race_counter.md");
+        std::fs::create_dir_all(source.parent().unwrap()).unwrap();
+        std::fs::write(&source, "# 01").unwrap();
+        assert!(
+            !is_newer_than_sources(&chapter, &root.join("book")).unwrap(),
+            "a book never built is built"
+        );
+        std::fs::create_dir_all(chapter.parent().unwrap()).unwrap();
+        std::fs::write(&chapter, "<html>").unwrap();
+        let at = |seconds| std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+        let touch = |path: &Path, seconds| {
+            let file = std::fs::File::options().write(true).open(path).unwrap();
+            file.set_modified(at(seconds)).unwrap();
+        };
+        touch(&source, 1_000);
+        touch(&chapter, 2_000);
+        assert!(is_newer_than_sources(&chapter, &root.join("book")).unwrap());
+        touch(&source, 3_000);
+        assert!(
+            !is_newer_than_sources(&chapter, &root.join("book")).unwrap(),
+            "an edited source means a rebuild"
+        );
+    }
+
+    #[test]
     fn a_link_to_a_missing_page_or_heading_is_dead_and_the_rest_are_not() {
         // Inside target/, like everything the project's tests write.
         let built = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tmp/dead-links-test");

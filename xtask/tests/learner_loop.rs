@@ -368,3 +368,34 @@ fn watch_moves_on_to_the_next_unsolved_exercise_and_q_quits_at_once() {
         "the check watch ran is what list shows:\n{list}"
     );
 }
+
+/// Where no browser can be started (no desktop session, no `$BROWSER`), `book --open` prints
+/// where the built chapter is, and a book newer than its sources is not built again.
+#[test]
+fn book_open_without_a_browser_prints_the_built_chapter() {
+    let checkout = Checkout::new("book-open");
+    copy(&real_checkout().join("book"), &checkout.root.join("book"));
+    let chapter = checkout
+        .root
+        .join("target/book/exercises/01_race_counter.html");
+    std::fs::create_dir_all(chapter.parent().unwrap()).unwrap();
+    std::fs::write(&chapter, "<html></html>").unwrap();
+    // Newer than every source, so the test needs no mdbook.
+    let far_future = std::time::UNIX_EPOCH + std::time::Duration::from_secs(4_000_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&chapter)
+        .unwrap()
+        .set_modified(far_future)
+        .unwrap();
+    checkout
+        .xtask()
+        .args(["book", "--open", "01"])
+        .env_remove("BROWSER")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("No browser here"))
+        .stdout(predicate::str::contains(chapter.display().to_string()));
+}
