@@ -37,13 +37,13 @@ struct Cli {
 enum Command {
     /// Grade one exercise against its hidden tests, e.g. `cargo xtask check 01`
     Check(check::Flags),
-    /// Show every exercise with its state and your progress
+    /// Show every exercise with its state, what to do next, and your progress
     List(list::Flags),
     /// Show the next hint for an exercise (`hint 01 2` shows hint 2 again, `--all` every one)
     Hint(hint::Flags),
-    /// Re-check an exercise every time you save it
+    /// Re-check an exercise every time you save it, and move on to the next once it passes
     Watch(watch::Flags),
-    /// Put an exercise back to its original stub (your code is backed up first)
+    /// Put an exercise back to its original stub (your code is backed up first; `--list` shows backups)
     Reset(reset::Flags),
     /// Readers: build the book, run its code and check its links (`--figures` redraws the plots)
     Book(book::Flags),
