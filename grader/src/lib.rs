@@ -31,6 +31,7 @@ pub mod check;
 pub mod consistency;
 pub mod diagnosis;
 mod error;
+pub mod events;
 pub mod execute;
 pub mod explain;
 pub mod format;

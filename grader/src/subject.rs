@@ -43,13 +43,38 @@ pub struct Subject {
 
 impl Subject {
     /// The learner's own exercise crate in this checkout.
+    ///
+    /// A deleted or emptied `lib.rs` is named as such, with the command that brings the stub
+    /// back, rather than left to compiler errors that point into the hidden tests.
     pub fn exercise(workspace: &Workspace, exercise: &Exercise) -> Result<Subject> {
         let dir = exercise.exercise_dir(workspace);
-        Subject::from_dir(
+        let lib = format!("exercises/{}/src/lib.rs", exercise.dir_name);
+        let restore = format!(
+            "`cargo xtask reset {:02}` restores the stub",
+            exercise.meta.number
+        );
+        if !dir.join("src").join("lib.rs").is_file() {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("{lib} is missing: {restore}"),
+            ));
+        }
+        let subject = Subject::from_dir(
             SubjectKind::Exercise,
             &dir,
             format!("exercises/{}", exercise.dir_name),
-        )
+        )?;
+        if subject
+            .sources
+            .get(Path::new("lib.rs"))
+            .is_some_and(|text| lost_public_api(text))
+        {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("{lib} is empty or lost its public API: {restore} (it backs up your file first)"),
+            ));
+        }
+        Ok(subject)
     }
 
     /// The reference solution.
@@ -149,6 +174,34 @@ impl Subject {
     }
 }
 
+/// Whether a `lib.rs` that parses declares nothing public: empty, only comments, or stripped of
+/// every `pub` item the hidden tests call. Code that does not parse is left to the compiler,
+/// whose message about the syntax error is the useful one.
+fn lost_public_api(text: &str) -> bool {
+    syn::parse_file(text).is_ok_and(|file| {
+        !file
+            .items
+            .iter()
+            .any(|item| matches!(item_visibility(item), Some(syn::Visibility::Public(_))))
+    })
+}
+
+fn item_visibility(item: &syn::Item) -> Option<&syn::Visibility> {
+    Some(match item {
+        syn::Item::Const(item) => &item.vis,
+        syn::Item::Enum(item) => &item.vis,
+        syn::Item::Fn(item) => &item.vis,
+        syn::Item::Mod(item) => &item.vis,
+        syn::Item::Static(item) => &item.vis,
+        syn::Item::Struct(item) => &item.vis,
+        syn::Item::Trait(item) => &item.vis,
+        syn::Item::Type(item) => &item.vis,
+        syn::Item::Union(item) => &item.vis,
+        syn::Item::Use(item) => &item.vis,
+        _ => return None,
+    })
+}
+
 fn collect_rust_files(
     root: &Path,
     dir: &Path,
@@ -234,6 +287,19 @@ mod tests {
         assert_ne!(
             subject(&[("lib.rs", "a")]).fingerprint(),
             subject(&[("lib.rs", "b")]).fingerprint()
+        );
+    }
+
+    #[test]
+    fn an_empty_or_private_only_file_has_lost_its_public_api() {
+        assert!(lost_public_api(""));
+        assert!(lost_public_api("// just a comment\n\n"));
+        assert!(lost_public_api("mod sync;\nfn helper() {}"));
+        assert!(!lost_public_api("mod sync;\npub struct Counter;"));
+        assert!(!lost_public_api("pub use inner::*;"));
+        assert!(
+            !lost_public_api("pub fn broken( {"),
+            "a syntax error is the compiler's to explain"
         );
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! mdbook is installed at a pinned version into `target/tools/` the first time it is needed, so
 //! a fresh clone needs nothing but cargo, and nothing is written outside `target/`. With
-//! `--figures` the figures are measured again on this machine first.
+//! `--figures` the figures are measured again on this machine first. `--open NN` is the
+//! learner's way in: it builds the book only if a source changed since the last build, then
+//! opens the exercise's chapter in the browser, or prints its path where there is none.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -11,6 +13,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::render::{paint, BAD, BOLD, GOOD};
+use grader::catalog::Exercise;
 
 /// The mdbook release the book is written for. Newer 0.4 releases would do; the pin makes
 /// every machine build the same book, and 0.5 changed the preprocessor interface.
@@ -24,12 +27,38 @@ pub struct Flags {
     /// Build only; skip `mdbook test` and the link check
     #[arg(long)]
     no_test: bool,
+    /// Open this exercise's chapter (building the book first if it is missing or out of date)
+    #[arg(long, value_name = "EXERCISE", conflicts_with_all = ["figures", "no_test"])]
+    open: Option<String>,
+}
+
+/// The sentence every learner-facing footer uses to point at an exercise's chapter.
+pub fn chapter_pointer(exercise: &Exercise) -> String {
+    format!(
+        "{} opens its chapter",
+        paint(
+            BOLD,
+            &format!("cargo xtask book --open {:02}", exercise.meta.number)
+        )
+    )
+}
+
+/// Where mdbook puts the chapter `chapter` (`exercises/01_race_counter.md`) of the book.
+pub fn built_chapter(root: &Path, chapter: &str) -> PathBuf {
+    root.join("target")
+        .join("book")
+        .join(Path::new(chapter).with_extension("html"))
 }
 
 impl Flags {
     pub fn run(&self) -> Result<crate::Exit> {
         let workspace = crate::workspace()?;
         let root = workspace.root();
+        if let Some(wanted) = &self.open {
+            let catalog = crate::catalog(&workspace)?;
+            let exercise = catalog.find(wanted)?;
+            return open_chapter(root, exercise);
+        }
         if self.figures {
             step("Measuring this machine and redrawing the figures");
             cargo(root)
@@ -78,6 +107,89 @@ impl Flags {
         );
         Ok(crate::Exit::Passed)
     }
+}
+
+fn open_chapter(root: &Path, exercise: &Exercise) -> Result<crate::Exit> {
+    let chapter = built_chapter(root, &exercise.meta.chapter);
+    if !is_newer_than_sources(&chapter, &root.join("book"))? {
+        let mdbook = ensure_mdbook(root)?;
+        step("Building the book (only its sources changed since the last build are redone)");
+        Command::new(&mdbook)
+            .arg("build")
+            .arg(root.join("book"))
+            .status_ok("mdbook build")?;
+    }
+    if !chapter.is_file() {
+        bail!(
+            "the book built, but without {}; is {} listed in book/src/SUMMARY.md?",
+            chapter.display(),
+            exercise.meta.chapter
+        );
+    }
+    match browser() {
+        Some(mut opener) => {
+            // Not waited for: a browser may stay in the foreground for as long as it is open.
+            opener
+                .arg(&chapter)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .with_context(|| format!("cannot start a browser for {}", chapter.display()))?;
+            anstream::println!("Opening {} in your browser", chapter.display());
+        }
+        None => anstream::println!(
+            "No browser here; open this file in one:\n  {}",
+            chapter.display()
+        ),
+    }
+    Ok(crate::Exit::Passed)
+}
+
+/// The command that opens a file in the learner's browser, when there is a browser to open:
+/// `$BROWSER` if set, else the desktop's opener where a desktop session runs. Over SSH or in a
+/// container there is none, and printing the path beats starting a text browser by surprise.
+fn browser() -> Option<Command> {
+    if let Some(browser) = std::env::var_os("BROWSER").filter(|b| !b.is_empty()) {
+        return Some(Command::new(browser));
+    }
+    if cfg!(target_os = "macos") {
+        return Some(Command::new("open"));
+    }
+    let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()));
+    let opener = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("xdg-open"))
+            .find(|path| path.is_file())
+    });
+    opener.filter(|_| desktop).map(Command::new)
+}
+
+/// Whether `built` exists and is newer than every file under `sources`.
+fn is_newer_than_sources(built: &Path, sources: &Path) -> Result<bool> {
+    let Ok(built_at) = std::fs::metadata(built).and_then(|m| m.modified()) else {
+        return Ok(false);
+    };
+    let mut folders = vec![sources.to_owned()];
+    while let Some(folder) = folders.pop() {
+        let entries = std::fs::read_dir(&folder)
+            .with_context(|| format!("cannot list {}", folder.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|modified| modified > built_at)
+            {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
 }
 
 fn step(what: &str) {
@@ -247,6 +359,36 @@ fn attribute_values<'html>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_book_is_rebuilt_for_open_only_when_a_source_is_newer_than_the_chapter() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tmp/open-test");
+        let _ = std::fs::remove_dir_all(&root);
+        let chapter = built_chapter(&root, "exercises/01_race_counter.md");
+        assert!(chapter.ends_with("target/book/exercises/01_race_counter.html"));
+        let source = root.join("book/src/exercises/01_race_counter.md");
+        std::fs::create_dir_all(source.parent().unwrap()).unwrap();
+        std::fs::write(&source, "# 01").unwrap();
+        assert!(
+            !is_newer_than_sources(&chapter, &root.join("book")).unwrap(),
+            "a book never built is built"
+        );
+        std::fs::create_dir_all(chapter.parent().unwrap()).unwrap();
+        std::fs::write(&chapter, "<html>").unwrap();
+        let at = |seconds| std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+        let touch = |path: &Path, seconds| {
+            let file = std::fs::File::options().write(true).open(path).unwrap();
+            file.set_modified(at(seconds)).unwrap();
+        };
+        touch(&source, 1_000);
+        touch(&chapter, 2_000);
+        assert!(is_newer_than_sources(&chapter, &root.join("book")).unwrap());
+        touch(&source, 3_000);
+        assert!(
+            !is_newer_than_sources(&chapter, &root.join("book")).unwrap(),
+            "an edited source means a rebuild"
+        );
+    }
 
     #[test]
     fn a_link_to_a_missing_page_or_heading_is_dead_and_the_rest_are_not() {

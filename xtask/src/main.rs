@@ -5,6 +5,7 @@
 //! and a `run` method. Exit codes mean the same everywhere: 0 passed, 1 failed, 2 the grader
 //! itself could not run (bad arguments, a broken checkout, a missing tool).
 
+mod activity;
 mod book;
 mod check;
 mod grade;
@@ -37,13 +38,13 @@ struct Cli {
 enum Command {
     /// Grade one exercise against its hidden tests, e.g. `cargo xtask check 01`
     Check(check::Flags),
-    /// Show every exercise with its state and your progress
+    /// Show every exercise with its state, what to do next, and your progress
     List(list::Flags),
-    /// Show the next hint for an exercise
+    /// Show the next hint for an exercise (`hint 01 2` shows hint 2 again, `--all` every one)
     Hint(hint::Flags),
-    /// Re-check an exercise every time you save it
+    /// Re-check an exercise every time you save it, and move on to the next once it passes
     Watch(watch::Flags),
-    /// Put an exercise back to its original stub (your code is backed up first)
+    /// Put an exercise back to its original stub (your code is backed up first; `--list` shows backups)
     Reset(reset::Flags),
     /// Readers: build the book, run its code and check its links (`--figures` redraws the plots)
     Book(book::Flags),
@@ -62,7 +63,6 @@ pub enum Exit {
 }
 
 fn main() -> ExitCode {
-    grader::runner::become_subreaper();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -74,6 +74,17 @@ fn main() -> ExitCode {
             };
         }
     };
+    // Only commands that run hidden tests adopt what those tests leave behind; `book --open`
+    // must not adopt (and then kill) the browser it starts.
+    if !matches!(
+        cli.command,
+        Command::List(_) | Command::Hint(_) | Command::Reset(_) | Command::Book(_)
+    ) {
+        grader::runner::become_subreaper();
+    }
+    if matches!(cli.command, Command::Check(_) | Command::Watch(_)) {
+        activity::first_run_notice();
+    }
     let result = match &cli.command {
         Command::Check(flags) => flags.run(),
         Command::List(flags) => flags.run(),

@@ -9,7 +9,6 @@ use grader::catalog::{Catalog, Exercise};
 use grader::check::{ExerciseReport, Outcome};
 use grader::execute::TestResult;
 use grader::explain::{verdict_details, verdict_name};
-use grader::progress::State;
 use grader::subject::Subject;
 use grader::verdict::{Verdict, VerdictLabel};
 
@@ -157,24 +156,6 @@ pub fn next_step(catalog: &Catalog, exercise: &Exercise) -> String {
         ),
         None => format!("{} That was the last exercise.", paint(GOOD, "Well done!")),
     }
-}
-
-pub fn state_mark(state: State) -> String {
-    match state {
-        State::Done => paint(GOOD, "✓"),
-        State::Failing => paint(BAD, "✗"),
-        State::NotStarted => paint(DIM, "·"),
-    }
-}
-
-pub fn progress_bar(done: usize, total: usize) -> String {
-    const WIDTH: usize = 30;
-    let filled = if total == 0 { 0 } else { done * WIDTH / total };
-    format!(
-        "Progress: [{}{}] {done}/{total} exercises done",
-        paint(GOOD, &"#".repeat(filled)),
-        "-".repeat(WIDTH - filled)
-    )
 }
 
 #[cfg(test)]

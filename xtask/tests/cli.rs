@@ -135,18 +135,6 @@ fn hints_come_one_at_a_time_and_stop_at_the_last() {
 }
 
 #[test]
-fn list_shows_every_exercise_and_a_progress_bar() {
-    let _progress = PROGRESS.lock().unwrap_or_else(|e| e.into_inner());
-    xtask()
-        .arg("list")
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains("01_race_counter"))
-        .stdout(predicate::str::contains("A race-prone counter"))
-        .stdout(predicate::str::is_match(r"Progress: \[[#-]+\] \d+/\d+ exercises done").unwrap());
-}
-
-#[test]
 fn reset_without_confirmation_changes_nothing() {
     xtask()
         .args(["reset", "01"])
