@@ -124,11 +124,14 @@ fn grade(
     subject: &Subject,
     options: &Options,
 ) -> Result<Outcome> {
-    let findings = lint::lint(subject, exercise.meta.uses_sync_shim);
-    if !findings.is_empty() {
-        return Ok(Outcome::Rejected {
-            findings: findings.into_iter().map(FindingView::from).collect(),
-        });
+    match lint::check(workspace, exercise, subject)? {
+        lint::Decision::Clean => {}
+        lint::Decision::Rejected(findings) => {
+            return Ok(Outcome::Rejected {
+                findings: findings.into_iter().map(FindingView::from).collect(),
+            })
+        }
+        lint::Decision::DoesNotCompile(errors) => return Ok(Outcome::BuildFailed { errors }),
     }
     let binary = match scratch::build(workspace, exercise, subject, Profile::Debug, options.color)?
     {
