@@ -41,7 +41,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 use crate::catalog::{Capabilities, Exercise, CLOSED_STD_MODULES};
-use crate::scratch::{self, Expansion};
+use crate::scratch;
 use crate::subject::Subject;
 use crate::workspace::Workspace;
 use crate::{error, Result};
@@ -110,24 +110,53 @@ pub fn check(workspace: &Workspace, exercise: &Exercise, subject: &Subject) -> R
     if let Some(findings) = cached(&cache, fingerprint) {
         return Ok(decision(findings));
     }
-    let findings = match scratch::expand(workspace, exercise, subject)? {
-        Expansion::Failed { errors } => return Ok(Decision::DoesNotCompile(errors)),
-        Expansion::Expanded { src_dir, twins } => {
-            let mut findings = Vec::new();
-            for twin in &twins {
-                findings.extend(files_read_problems(subject, &src_dir, &twin.files_read));
-                findings.extend(env_read_problems(subject, &twin.env_read));
-                findings.extend(lint_expanded(
-                    subject, &rules, &twin.code, &shim, twin.model,
-                ));
-            }
-            findings.sort();
-            findings.dedup();
-            findings
-        }
-    };
+    let expansion = scratch::expand(workspace, exercise, subject)?;
+    // Files read from outside `src/` explain whatever else their code trips over.
+    let mut findings: Vec<Finding> = expansion
+        .twins
+        .iter()
+        .flat_map(|twin| {
+            let mut found = files_read_problems(subject, &expansion.src_dir, &twin.files_read);
+            found.extend(env_read_problems(subject, &twin.env_read));
+            found
+        })
+        .collect();
+    if findings.is_empty() {
+        findings = in_either_twin(&expansion.twins, |twin| {
+            lint_expanded(subject, &rules, &twin.code, &shim, twin.model)
+        });
+    }
+    findings.sort();
+    findings.dedup();
+    if findings.is_empty() && !expansion.errors.is_empty() {
+        return Ok(Decision::DoesNotCompile(expansion.errors));
+    }
     store(&cache, fingerprint, &findings);
     Ok(decision(findings))
+}
+
+/// Findings of each twin, each said once, with the twin that has it when only one does.
+fn in_either_twin(
+    twins: &[scratch::Expanded],
+    lint: impl Fn(&scratch::Expanded) -> Vec<Finding>,
+) -> Vec<Finding> {
+    let mut seen: BTreeMap<Finding, Vec<bool>> = BTreeMap::new();
+    for twin in twins {
+        for finding in lint(twin) {
+            seen.entry(finding).or_default().push(twin.model);
+        }
+    }
+    seen.into_iter()
+        .map(|(mut finding, models)| {
+            let place = match models.as_slice() {
+                [true] => "in the model-checked crate after macro expansion",
+                [false] => "in the real crate after macro expansion",
+                _ => "after macro expansion",
+            };
+            finding.problem = format!("{} (found {place})", finding.problem);
+            finding
+        })
+        .collect()
 }
 
 fn decision(findings: Vec<Finding>) -> Decision {
@@ -485,7 +514,7 @@ pub fn lint_expanded(
             Finding {
                 file,
                 line,
-                problem: format!("{problem} (found in the {twin} crate after macro expansion)"),
+                problem,
             }
         })
         .collect();
@@ -951,8 +980,13 @@ impl<'r> Visitor<'r> {
                     let written = segments(&path.path);
                     if written.len() == 1 && self.bindings.locals.contains(&written[0]) {
                         reasons.push(format!("`{}` is also a local name", written[0]));
-                    } else if !self.is_unsafe_call(&written) {
-                        reasons.push(format!("it calls `{}`", written.join("::")));
+                    } else if let Some(meaning) = self.not_an_unsafe_call(&written) {
+                        let shown = written.join("::");
+                        reasons.push(if meaning == shown {
+                            format!("it calls `{shown}`")
+                        } else {
+                            format!("it calls `{shown}`, which here can mean `{meaning}`")
+                        });
                     }
                 }
                 _ => reasons.push("it calls something that is not a named function".to_owned()),
@@ -962,6 +996,9 @@ impl<'r> Visitor<'r> {
                     reasons.push(format!(
                         "the argument `{}` does more than name a value",
                         quote::ToTokens::to_token_stream(argument)
+                            .to_string()
+                            .replace(" :: ", "::")
+                            .replace(" (", "(")
                     ));
                 }
             }
@@ -984,23 +1021,31 @@ impl<'r> Visitor<'r> {
         }
     }
 
-    fn is_unsafe_call(&self, written: &[String]) -> bool {
+    /// What a called path may mean that is not an allowed unsafe call, if anything.
+    fn not_an_unsafe_call(&self, written: &[String]) -> Option<String> {
         let meanings = self.meanings(written);
-        // Every meaning must be allowed: an alias bound twice could be either.
+        // A single name means only what `use` bound it to.
         let resolved: Vec<Vec<String>> = if written.len() == 1 {
             meanings.into_iter().filter(|m| m.len() > 1).collect()
         } else {
             meanings
         };
-        !resolved.is_empty()
-            && resolved.iter().all(|meaning| {
+        if resolved.is_empty() {
+            return Some(written.join("::"));
+        }
+        // Every meaning must be allowed: an alias bound twice could be either.
+        resolved
+            .iter()
+            .find(|meaning| {
                 let normalised = normalise_std(meaning);
-                self.rules
+                !self
+                    .rules
                     .capabilities
                     .unsafe_calls
                     .iter()
                     .any(|call| split_path(call) == normalised)
             })
+            .map(|meaning| meaning.join("::"))
     }
 
     /// Values, fields, references, arithmetic, casts and a few known-safe calls: nothing that

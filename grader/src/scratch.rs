@@ -141,15 +141,15 @@ pub struct Expanded {
 
 /// What [`expand`] found.
 #[derive(Debug, Clone)]
-pub enum Expansion {
-    Expanded {
-        /// The scratch crate's `subject/src/`, where every file read must lie.
-        src_dir: PathBuf,
-        twins: Vec<Expanded>,
-    },
-    /// The compiler stopped before expansion finished (a syntax error, an unknown macro):
-    /// its errors, mapped to the learner's files.
-    Failed { errors: Vec<String> },
+pub struct Expansion {
+    /// The scratch crate's `subject/src/`, where every file read must lie.
+    pub src_dir: PathBuf,
+    /// Each twin the compiler printed, even when it then stopped with errors: a crate that
+    /// does not build may still be refused for what it tried.
+    pub twins: Vec<Expanded>,
+    /// Why the compiler stopped (a syntax error, an unknown macro, a lint rustc forbids),
+    /// mapped to the learner's files; empty when both twins expanded cleanly.
+    pub errors: Vec<String>,
 }
 
 /// Writes the scratch crate for `subject` and expands both twins of the crate under test.
@@ -163,6 +163,7 @@ pub fn expand(workspace: &Workspace, exercise: &Exercise, subject: &Subject) -> 
     std::fs::create_dir_all(&out_dir)
         .map_err(|source| Error::io("cannot create", &out_dir, source))?;
     let mut twins = Vec::new();
+    let mut errors = Vec::new();
     for (twin, model) in [("subject", false), ("model", true)] {
         let code_path = out_dir.join(format!("{twin}.rs"));
         let dep_info_path = out_dir.join(format!("{twin}.d"));
@@ -189,11 +190,17 @@ pub fn expand(workspace: &Workspace, exercise: &Exercise, subject: &Subject) -> 
         let what = "expand the macros of the code under test";
         let (output, messages) = run_cargo(&mut cargo, what)?;
         if !output.status.success() {
-            let errors = code_errors(&output, messages, &scratch_dir, subject, what)?;
-            return Ok(Expansion::Failed { errors });
+            for error in code_errors(&output, messages, &scratch_dir, subject, what)? {
+                if !errors.contains(&error) {
+                    errors.push(error);
+                }
+            }
         }
-        let code = error::read_to_string(&code_path)?;
-        let dep_info = error::read_to_string(&dep_info_path)?;
+        // Early lints (`forbid(unsafe_code)`) fail the run after the crate was printed.
+        let Ok(code) = std::fs::read_to_string(&code_path) else {
+            continue;
+        };
+        let dep_info = std::fs::read_to_string(&dep_info_path).unwrap_or_default();
         let (files_read, env_read) = parse_dep_info(&dep_info, &scratch_dir);
         twins.push(Expanded {
             model,
@@ -202,9 +209,10 @@ pub fn expand(workspace: &Workspace, exercise: &Exercise, subject: &Subject) -> 
             env_read,
         });
     }
-    Ok(Expansion::Expanded {
+    Ok(Expansion {
         src_dir: scratch_dir.join("subject").join("src"),
         twins,
+        errors,
     })
 }
 
