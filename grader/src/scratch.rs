@@ -200,7 +200,13 @@ pub fn expand(workspace: &Workspace, exercise: &Exercise, subject: &Subject) -> 
         let Ok(code) = std::fs::read_to_string(&code_path) else {
             continue;
         };
-        let dep_info = std::fs::read_to_string(&dep_info_path).unwrap_or_default();
+        // A run that succeeded always lists the files it read; without the list nothing
+        // could be said about them, so its absence is the grader's error, never a pass.
+        let dep_info = if output.status.success() {
+            error::read_to_string(&dep_info_path)?
+        } else {
+            std::fs::read_to_string(&dep_info_path).unwrap_or_default()
+        };
         let (files_read, env_read) = parse_dep_info(&dep_info, &scratch_dir);
         twins.push(Expanded {
             model,
@@ -242,10 +248,27 @@ fn parse_dep_info(text: &str, scratch_dir: &Path) -> (Vec<PathBuf>, Vec<String>)
             } else {
                 scratch_dir.join(path)
             };
-            files.push(std::fs::canonicalize(&absolute).unwrap_or(absolute));
+            // A file gone since the compiler read it is judged by its path alone, with `..`
+            // resolved, so that `src/../../x` does not look like it lies in `src/`.
+            files.push(std::fs::canonicalize(&absolute).unwrap_or_else(|_| lexical(&absolute)));
         }
     }
     (files, env)
+}
+
+/// `path` with `.` and `..` resolved by name, for a file that no longer exists.
+fn lexical(path: &Path) -> PathBuf {
+    let mut resolved = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                resolved.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => resolved.push(other),
+        }
+    }
+    resolved
 }
 
 /// Splits `target: prerequisites` at the first unescaped `: `.
