@@ -426,3 +426,41 @@ impl Exercise {
         workspace.solutions_dir().join(&self.dir_name)
     }
 }
+
+#[cfg(test)]
+mod capabilities_tests {
+    use super::Capabilities;
+
+    fn parse(toml_text: &str) -> Result<(), String> {
+        let capabilities: Capabilities = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+        capabilities.validate()
+    }
+
+    #[test]
+    fn the_shipped_shapes_are_valid() {
+        assert_eq!(parse(""), Ok(()));
+        assert_eq!(
+            parse("crates = [\"nix\"]\nallow = [\"nix::poll::*\"]\nunsafe_calls = [\"nix::unistd::fork\"]\nunsafe_impls = [\"Send\"]"),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn mistakes_in_capabilities_are_named() {
+        for (text, words) in [
+            (
+                "unsafe_impls = [\"GlobalAlloc\"]\nunsafe_calls = [\"libc::_exit\"]",
+                "only `Send` and `Sync`",
+            ),
+            ("unsafe_impls = [\"Send\"]", "needs unsafe_calls"),
+            ("allow = [\"fs\"]", "not a full path"),
+            ("allow = [\"std::fs::\"]", "not a full path"),
+            ("unsafe_calls = [\"libc::*\"]", "must name one function"),
+            ("crates = [\"rayon\", \"rayon\"]", "listed twice"),
+            ("uses_sync_shim = false", "unknown field"),
+        ] {
+            let problem = parse(text).expect_err(text);
+            assert!(problem.contains(words), "`{text}`: {problem}");
+        }
+    }
+}
