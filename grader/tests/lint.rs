@@ -274,6 +274,21 @@ fn words_in_doc_comments_are_prose_not_attributes() {
 }
 
 #[test]
+fn the_learners_own_unit_tests_are_not_judged_as_written() {
+    // Never compiled into the graded crate; what is compiled is judged after expansion.
+    let code = "#[cfg(test)]\nmod tests {\n    use std::thread;\n}\n";
+    assert!(
+        problems(code, &threads()).is_empty(),
+        "{:?}",
+        problems(code, &threads())
+    );
+    assert!(refused(
+        "#[cfg(not(test))]\nmod m {\n    use std::thread;\n}\n",
+        &threads()
+    ));
+}
+
+#[test]
 fn debug_assertions_cannot_hide_code_from_the_debug_build() {
     assert!(refused(
         "fn f() { if cfg!(debug_assertions) {} }",
