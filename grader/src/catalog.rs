@@ -42,10 +42,10 @@ pub struct ExerciseMeta {
     pub title: String,
     /// The book chapter, relative to `book/src/`.
     pub chapter: String,
-    /// Whether the exercise reaches threads and locks through `crate::sync`. When true, code
-    /// that imports `std::sync` or `std::thread` directly is rejected before it is compiled.
-    #[serde(default = "yes")]
-    pub uses_sync_shim: bool,
+    /// What the code under test may use; see [`Capabilities`]. Without the table: the
+    /// strictest set (the sync shim, no crates, no unsafe, none of std's closed modules).
+    #[serde(default)]
+    pub capabilities: Capabilities,
     /// Progressive hints: `cargo xtask hint N` shows the next one each time.
     pub hints: Vec<String>,
     #[serde(default)]
@@ -58,6 +58,125 @@ pub struct ExerciseMeta {
 
 fn yes() -> bool {
     true
+}
+
+/// `[capabilities]`: what the code under test may use, decided before it is built.
+///
+/// The grader lints the crate after macro expansion, as the compiler sees it (both the real
+/// crate and its model-checked twin), against these fields, and refuses anything else with the
+/// line and what the exercise allows instead. By default a crate gets no `unsafe` (rustc
+/// enforces it with `forbid(unsafe_code)`, which no `allow` inside the crate can lift), no
+/// crates, and none of std's files, processes, environment, network, raw file descriptors or
+/// paths ([`CLOSED_STD_MODULES`]).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, Hash)]
+#[serde(deny_unknown_fields)]
+pub struct Capabilities {
+    /// Crates of the root `[workspace.dependencies]`, by their Cargo names
+    /// (`crossbeam-utils`), that the crate under test is built with. It receives no other, and
+    /// the lint refuses a path into any other course crate (including the model checker's
+    /// `shuttle`, which only the grader's `sync.rs` may name).
+    #[serde(default)]
+    pub crates: Vec<String>,
+    /// Whether threads, locks and atomics must come through the grader's `crate::sync`, so
+    /// that the model checker sees every one of them. When true, paths into `std::sync` and
+    /// `std::thread` (or their `core`/`alloc` twins) are refused.
+    #[serde(default = "yes")]
+    pub sync_shim: bool,
+    /// Holes in what is closed by default, as full paths (`std::net::TcpStream`). An entry
+    /// allows exactly that path, or with a trailing `::*` that path and everything below it.
+    /// Naming any path of a crate of `crates` here also closes the rest of that crate: only
+    /// the listed items of `nix` may be used once one is listed.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// The unsafe functions the lesson needs (`nix::unistd::fork`). Empty means no `unsafe`
+    /// at all. Otherwise every `unsafe` block must consist of calls to these functions
+    /// alone, with plain arguments (no dereference, no other call), and `unsafe fn`,
+    /// `unsafe trait`, `extern` blocks, `static mut` and `union` are refused.
+    #[serde(default)]
+    pub unsafe_calls: Vec<String>,
+    /// Traits a type may implement with `unsafe impl` (only `Send` and `Sync`); allowed only
+    /// when `unsafe_calls` is not empty.
+    #[serde(default)]
+    pub unsafe_impls: Vec<String>,
+}
+
+/// The parts of std closed to every exercise unless its `allow` opens a path in them:
+/// files, processes, environment, network, OS specifics (raw file descriptors) and paths
+/// (which can list folders and follow links).
+pub const CLOSED_STD_MODULES: &[&str] = &["fs", "process", "env", "net", "os", "path"];
+
+impl Default for Capabilities {
+    fn default() -> Capabilities {
+        Capabilities {
+            crates: Vec::new(),
+            sync_shim: true,
+            allow: Vec::new(),
+            unsafe_calls: Vec::new(),
+            unsafe_impls: Vec::new(),
+        }
+    }
+}
+
+impl Capabilities {
+    /// Whether the crate may contain `unsafe` at all (only in the shapes the lint accepts).
+    pub fn allows_unsafe(&self) -> bool {
+        !self.unsafe_calls.is_empty()
+    }
+
+    /// A crate name as code writes it: `crossbeam_utils` for `crossbeam-utils`.
+    pub fn code_name(cargo_name: &str) -> String {
+        cargo_name.replace('-', "_")
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        let is_path = |entry: &str| {
+            let body = entry.strip_suffix("::*").unwrap_or(entry);
+            !body.is_empty()
+                && body.split("::").all(|segment| {
+                    !segment.is_empty()
+                        && segment
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
+        };
+        for entry in self.allow.iter().chain(&self.unsafe_calls) {
+            if !is_path(entry) || !entry.contains("::") {
+                return Err(format!(
+                    "[capabilities]: `{entry}` is not a full path like `std::net::TcpStream` \
+                     or `nix::poll::*`"
+                ));
+            }
+        }
+        for call in &self.unsafe_calls {
+            if call.ends_with("::*") {
+                return Err(format!(
+                    "[capabilities] unsafe_calls: `{call}` must name one function, not a module"
+                ));
+            }
+        }
+        for name in &self.unsafe_impls {
+            if name != "Send" && name != "Sync" {
+                return Err(format!(
+                    "[capabilities] unsafe_impls: `{name}` cannot be allowed; only `Send` and \
+                     `Sync` may be implemented with `unsafe impl`"
+                ));
+            }
+        }
+        if !self.unsafe_impls.is_empty() && self.unsafe_calls.is_empty() {
+            return Err(
+                "[capabilities] unsafe_impls needs unsafe_calls: without them the crate is \
+                 built with forbid(unsafe_code)"
+                    .into(),
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for name in &self.crates {
+            if !seen.insert(name) {
+                return Err(format!("[capabilities] crates: `{name}` is listed twice"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Resource limits for each test process.
@@ -221,6 +340,7 @@ impl Exercise {
                 meta.number, meta.name
             ));
         }
+        meta.capabilities.validate()?;
         if meta.hints.is_empty() {
             return Err("`hints` is empty; give the learner at least one".into());
         }
@@ -294,5 +414,43 @@ impl Exercise {
     /// `solutions/NN_name/`.
     pub fn solution_dir(&self, workspace: &Workspace) -> PathBuf {
         workspace.solutions_dir().join(&self.dir_name)
+    }
+}
+
+#[cfg(test)]
+mod capabilities_tests {
+    use super::Capabilities;
+
+    fn parse(toml_text: &str) -> Result<(), String> {
+        let capabilities: Capabilities = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+        capabilities.validate()
+    }
+
+    #[test]
+    fn the_shipped_shapes_are_valid() {
+        assert_eq!(parse(""), Ok(()));
+        assert_eq!(
+            parse("crates = [\"nix\"]\nallow = [\"nix::poll::*\"]\nunsafe_calls = [\"nix::unistd::fork\"]\nunsafe_impls = [\"Send\"]"),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn mistakes_in_capabilities_are_named() {
+        for (text, words) in [
+            (
+                "unsafe_impls = [\"GlobalAlloc\"]\nunsafe_calls = [\"libc::_exit\"]",
+                "only `Send` and `Sync`",
+            ),
+            ("unsafe_impls = [\"Send\"]", "needs unsafe_calls"),
+            ("allow = [\"fs\"]", "not a full path"),
+            ("allow = [\"std::fs::\"]", "not a full path"),
+            ("unsafe_calls = [\"libc::*\"]", "must name one function"),
+            ("crates = [\"rayon\", \"rayon\"]", "listed twice"),
+            ("uses_sync_shim = false", "unknown field"),
+        ] {
+            let problem = parse(text).expect_err(text);
+            assert!(problem.contains(words), "`{text}`: {problem}");
+        }
     }
 }

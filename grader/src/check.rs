@@ -45,7 +45,7 @@ pub struct ExerciseReport {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "stage", rename_all = "snake_case")]
 pub enum Outcome {
-    /// The code goes around the sync shim or runs before `main`; nothing was compiled.
+    /// The code uses what its exercise does not allow (see `lint`); no test was run.
     Rejected { findings: Vec<FindingView> },
     /// The code does not compile; the compiler's errors, mapped to the learner's files.
     BuildFailed { errors: Vec<String> },
@@ -130,11 +130,14 @@ fn grade(
     subject: &Subject,
     options: &Options,
 ) -> Result<Outcome> {
-    let findings = lint::lint(subject, exercise.meta.uses_sync_shim);
-    if !findings.is_empty() {
-        return Ok(Outcome::Rejected {
-            findings: findings.into_iter().map(FindingView::from).collect(),
-        });
+    match lint::check(workspace, exercise, subject)? {
+        lint::Decision::Clean => {}
+        lint::Decision::Rejected(findings) => {
+            return Ok(Outcome::Rejected {
+                findings: findings.into_iter().map(FindingView::from).collect(),
+            })
+        }
+        lint::Decision::DoesNotCompile(errors) => return Ok(Outcome::BuildFailed { errors }),
     }
     let build =
         |profile| scratch::build(workspace, exercise, suite, subject, profile, options.color);

@@ -15,6 +15,17 @@
 //! one test binary holds both flavours. Every manifest is generated here: nothing of a
 //! subject's own Cargo.toml or build script is used. All scratch crates share one target
 //! folder, so dependencies compile once for the whole course.
+//!
+//! The crate under test receives only the crates its exercise's `[capabilities]` names, and
+//! unless the exercise allows `unsafe`, its manifests carry `[lints.rust] unsafe_code =
+//! "forbid"`: rustc then refuses every `unsafe` the learner writes, and no `allow` inside the
+//! crate can lift a lint forbidden on the command line.
+//!
+//! [`expand`] shows the lint what the compiler compiles: both twins after macro expansion,
+//! with every file the compiler read. It builds in a target folder of its own
+//! (`target/threadlings/expand`), because it needs `RUSTC_BOOTSTRAP=1` for
+//! `-Zunpretty=expanded`, and sharing the normal build's folder would make cargo rebuild the
+//! tests' dependencies whenever that variable changes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,14 +33,16 @@ use std::process::Command;
 use serde::Deserialize;
 use toml::{Table, Value};
 
-use crate::catalog::Exercise;
+use crate::catalog::{Capabilities, Exercise};
 use crate::subject::Subject;
 use crate::suite::TestSuite;
 use crate::workspace::Workspace;
 use crate::{error, Error, ErrorKind, Result};
 
-/// Crates every graded crate may use, with the versions of `[workspace.dependencies]`.
-const COURSE_DEPENDENCIES: &[&str] = &[
+/// Crates the hidden tests (grader code, not the subject) may use, with the versions of
+/// `[workspace.dependencies]`. The crate under test gets only its exercise's
+/// `[capabilities] crates`.
+const HIDDEN_TEST_DEPENDENCIES: &[&str] = &[
     "crossbeam",
     "crossbeam-channel",
     "crossbeam-utils",
@@ -85,9 +98,8 @@ pub fn build(
         &scratch_dir,
     )?;
 
-    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    let mut cargo = cargo_in(&scratch_dir);
     cargo
-        .current_dir(&scratch_dir)
         .args([
             "test",
             "--no-run",
@@ -100,32 +112,256 @@ pub fn build(
         } else {
             "--message-format=json"
         })
-        .env("CARGO_TARGET_DIR", workspace.scratch_target_dir())
+        .env("CARGO_TARGET_DIR", workspace.scratch_target_dir());
+    if profile == Profile::Release {
+        cargo.arg("--release");
+    }
+    let what = "build the hidden tests";
+    let (output, messages) = run_cargo(&mut cargo, what)?;
+    if let Some(executable) = messages
+        .executable
+        .clone()
+        .filter(|_| output.status.success())
+    {
+        return Ok(Ok(TestBinary { executable }));
+    }
+    let errors = code_errors(&output, messages, &scratch_dir, subject, what)?;
+    Ok(Err(BuildFailure { errors }))
+}
+
+/// One twin of the crate under test as the compiler sees it.
+#[derive(Debug, Clone)]
+pub struct Expanded {
+    /// Whether this is the model-checked twin (feature `model`).
+    pub model: bool,
+    /// The crate after `#[cfg]` stripping and macro expansion, every module inline, as
+    /// `rustc -Zunpretty=expanded` prints it.
+    pub code: String,
+    /// Every file the compiler read for it (modules, `include!`, `include_str!`,
+    /// `include_bytes!`), as dep-info lists them, made absolute.
+    pub files_read: Vec<PathBuf>,
+    /// Environment variables the code read at compile time (`env!`, `option_env!`).
+    pub env_read: Vec<String>,
+}
+
+/// What [`expand`] found.
+#[derive(Debug, Clone)]
+pub struct Expansion {
+    /// The scratch crate's `subject/src/`, where every file read must lie.
+    pub src_dir: PathBuf,
+    /// Each twin the compiler printed, even when it then stopped with errors: a crate that
+    /// does not build may still be refused for what it tried.
+    pub twins: Vec<Expanded>,
+    /// Why the compiler stopped (a syntax error, an unknown macro, a lint rustc forbids),
+    /// mapped to the learner's files; empty when both twins expanded cleanly.
+    pub errors: Vec<String>,
+}
+
+/// Writes the scratch crate for `subject` and expands both twins of the crate under test.
+///
+/// The expansion uses the scratch crate of the exercise's hidden suite: the crate under test
+/// is the same whichever suite is then run against it.
+pub fn expand(workspace: &Workspace, exercise: &Exercise, subject: &Subject) -> Result<Expansion> {
+    let suite = exercise.hidden_suite();
+    let crate_key = format!("{}{}", subject.key(), suite.scratch_suffix());
+    let scratch_dir = workspace
+        .scratch_dir()
+        .join(&exercise.dir_name)
+        .join(&crate_key);
+    write_crate(
+        workspace,
+        exercise,
+        &suite,
+        subject,
+        &crate_key,
+        &scratch_dir,
+    )?;
+    let out_dir = scratch_dir.join("expanded");
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|source| Error::io("cannot create", &out_dir, source))?;
+    let mut twins = Vec::new();
+    let mut errors = Vec::new();
+    for (twin, model) in [("subject", false), ("model", true)] {
+        let code_path = out_dir.join(format!("{twin}.rs"));
+        let dep_info_path = out_dir.join(format!("{twin}.d"));
+        for stale in [&code_path, &dep_info_path] {
+            let _ = std::fs::remove_file(stale);
+        }
+        let mut cargo = cargo_in(&scratch_dir);
+        cargo
+            .args(["rustc", "--lib", "--quiet", "--profile", "check"])
+            .arg("--manifest-path")
+            .arg(Path::new(twin).join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(workspace.state_dir().join("expand"))
+            .arg("--message-format=json")
+            .args(["--", "-Zunpretty=expanded", "-o"])
+            .arg(&code_path)
+            .arg(format!("--emit=dep-info={}", dep_info_path.display()))
+            // `-Z` flags need a nightly compiler or this; it never reaches the real build.
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env("CARGO_INCREMENTAL", "0")
+            // The target folder is given as a flag, so that `env!("CARGO_TARGET_DIR")` cannot
+            // read a different value here than in the real build.
+            .env_remove("CARGO_TARGET_DIR");
+        let what = "expand the macros of the code under test";
+        let (output, messages) = run_cargo(&mut cargo, what)?;
+        if !output.status.success() {
+            for error in code_errors(&output, messages, &scratch_dir, subject, what)? {
+                if !errors.contains(&error) {
+                    errors.push(error);
+                }
+            }
+        }
+        // Early lints (`forbid(unsafe_code)`) fail the run after the crate was printed.
+        let Ok(code) = std::fs::read_to_string(&code_path) else {
+            continue;
+        };
+        // A run that succeeded always lists the files it read; without the list nothing
+        // could be said about them, so its absence is the grader's error, never a pass.
+        let dep_info = if output.status.success() {
+            error::read_to_string(&dep_info_path)?
+        } else {
+            std::fs::read_to_string(&dep_info_path).unwrap_or_default()
+        };
+        let (files_read, env_read) = parse_dep_info(&dep_info, &scratch_dir);
+        twins.push(Expanded {
+            model,
+            code,
+            files_read,
+            env_read,
+        });
+    }
+    Ok(Expansion {
+        src_dir: scratch_dir.join("subject").join("src"),
+        twins,
+        errors,
+    })
+}
+
+/// Reads a Makefile-style dep-info file: the files of its first rule (relative ones are
+/// relative to the scratch crate, where rustc ran) and its `# env-dep:` lines.
+fn parse_dep_info(text: &str, scratch_dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
+    let mut files = Vec::new();
+    let mut env = Vec::new();
+    for line in text.lines() {
+        if let Some(variable) = line.strip_prefix("# env-dep:") {
+            let name = variable.split('=').next().unwrap_or(variable);
+            env.push(name.to_owned());
+            continue;
+        }
+        // Each prerequisite also gets an empty rule of its own (`path:`); the first rule,
+        // `output: prerequisites...`, lists them all.
+        if !files.is_empty() || line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let Some((_, prerequisites)) = split_rule(line) else {
+            continue;
+        };
+        for path in split_escaped(prerequisites) {
+            let path = PathBuf::from(path);
+            let absolute = if path.is_absolute() {
+                path
+            } else {
+                scratch_dir.join(path)
+            };
+            // A file gone since the compiler read it is judged by its path alone, with `..`
+            // resolved, so that `src/../../x` does not look like it lies in `src/`.
+            files.push(std::fs::canonicalize(&absolute).unwrap_or_else(|_| lexical(&absolute)));
+        }
+    }
+    (files, env)
+}
+
+/// `path` with `.` and `..` resolved by name, for a file that no longer exists.
+fn lexical(path: &Path) -> PathBuf {
+    let mut resolved = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                resolved.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => resolved.push(other),
+        }
+    }
+    resolved
+}
+
+/// Splits `target: prerequisites` at the first unescaped `: `.
+fn split_rule(line: &str) -> Option<(&str, &str)> {
+    let bytes = line.as_bytes();
+    (0..bytes.len().saturating_sub(1))
+        .find(|&i| bytes[i] == b':' && bytes[i + 1] == b' ' && (i == 0 || bytes[i - 1] != b'\\'))
+        .map(|i| (&line[..i], &line[i + 2..]))
+}
+
+/// Splits on spaces not escaped by a backslash, unescaping `\ `.
+fn split_escaped(text: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&' ') => {
+                current.push(' ');
+                chars.next();
+            }
+            ' ' => {
+                if !current.is_empty() {
+                    parts.push(std::mem::take(&mut current));
+                }
+            }
+            _ => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    parts
+}
+
+/// Cargo, run in the scratch crate.
+fn cargo_in(scratch_dir: &Path) -> Command {
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo
+        .current_dir(scratch_dir)
         // Variables set by an outer cargo (when grading runs inside `cargo test`) describe
         // the outer crate and must not leak into this build.
         .env_remove("CARGO_MANIFEST_DIR")
         .env_remove("CARGO_PRIMARY_PACKAGE")
         .env_remove("CARGO_TARGET_TMPDIR");
-    if profile == Profile::Release {
-        cargo.arg("--release");
-    }
+    cargo
+}
+
+/// Runs cargo (to `what`) and reads its JSON messages.
+fn run_cargo(cargo: &mut Command, what: &str) -> Result<(std::process::Output, Messages)> {
     // Through the runner, so that its sweep for stray processes never reaps this build.
-    let output = crate::runner::output_own(&mut cargo).map_err(|source| {
+    let output = crate::runner::output_own(cargo).map_err(|source| {
         Error::new(
             ErrorKind::Tool,
-            format!("cannot run cargo to build the hidden tests: {source}"),
+            format!("cannot run cargo to {what}: {source}"),
         )
     })?;
     let messages = parse_messages(&String::from_utf8_lossy(&output.stdout));
-    if let Some(executable) = messages.executable.filter(|_| output.status.success()) {
-        return Ok(Ok(TestBinary { executable }));
-    }
+    Ok((output, messages))
+}
+
+/// The compiler's errors about the code, mapped to the learner's files; an error of the
+/// grader's own when cargo failed without any.
+fn code_errors(
+    output: &std::process::Output,
+    messages: Messages,
+    scratch_dir: &Path,
+    subject: &Subject,
+    what: &str,
+) -> Result<Vec<String>> {
     if messages.errors.is_empty() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(Error::new(
             ErrorKind::Tool,
             format!(
-                "cargo could not build the hidden tests in {} for a reason other than the code:\n{}",
+                "cargo could not {what} in {} for a reason other than the code:\n{}",
                 scratch_dir.display(),
                 stderr.trim()
             ),
@@ -138,7 +374,7 @@ pub fn build(
             errors.push(mapped);
         }
     }
-    Ok(Err(BuildFailure { errors }))
+    Ok(errors)
 }
 
 /// Rewrites `subject/src/...` in compiler output to where the learner's file really is.
@@ -155,7 +391,9 @@ fn write_crate(
     crate_key: &str,
     scratch_dir: &Path,
 ) -> Result<()> {
-    let course = course_dependencies(workspace)?;
+    let course = dependencies(workspace, HIDDEN_TEST_DEPENDENCIES)?;
+    let subject_crates = subject_dependencies(workspace, exercise)?;
+    let forbid_unsafe = !exercise.meta.capabilities.allows_unsafe();
     let name = &exercise.meta.name;
     let src_dir = scratch_dir.join("subject").join("src");
     for (relative, text) in &subject.sources {
@@ -168,8 +406,14 @@ fn write_crate(
     remove_stale_files(&src_dir, subject)?;
 
     let names = Names::new(name, crate_key);
-    let subject_manifest =
-        library_manifest(&names.subject_package, name, "src/lib.rs", &course, false);
+    let subject_manifest = library_manifest(
+        &names.subject_package,
+        name,
+        "src/lib.rs",
+        &subject_crates,
+        forbid_unsafe,
+        false,
+    );
     write_if_changed(
         &scratch_dir.join("subject").join("Cargo.toml"),
         &subject_manifest,
@@ -178,7 +422,8 @@ fn write_crate(
         &names.model_package,
         &format!("{name}_model"),
         "../subject/src/lib.rs",
-        &course,
+        &subject_crates,
+        forbid_unsafe,
         true,
     );
     write_if_changed(
@@ -250,26 +495,57 @@ fn write_if_changed(path: &Path, contents: &str) -> Result<()> {
     error::write(path, contents)
 }
 
-fn course_dependencies(workspace: &Workspace) -> Result<Table> {
+/// The root manifest's `[workspace.dependencies]`: every crate the course may hand out.
+fn workspace_dependencies(workspace: &Workspace) -> Result<Table> {
     let manifest_path = workspace.manifest();
     let manifest: Table = toml::from_str(&error::read_to_string(&manifest_path)?)
         .map_err(|e| Error::broken(&manifest_path, e))?;
-    let all = manifest
+    manifest
         .get("workspace")
         .and_then(|w| w.get("dependencies"))
         .and_then(Value::as_table)
-        .ok_or_else(|| Error::broken(&manifest_path, "has no [workspace.dependencies]"))?;
-    let mut course = Table::new();
-    for name in COURSE_DEPENDENCIES.iter().chain(["shuttle"].iter()) {
-        let spec = all.get(*name).cloned().ok_or_else(|| {
+        .cloned()
+        .ok_or_else(|| Error::broken(&manifest_path, "has no [workspace.dependencies]"))
+}
+
+/// The crates of `[workspace.dependencies]` as code names them (`crossbeam_utils`), which
+/// the lint refuses unless the exercise's capabilities give them to its crate.
+pub fn course_crates(workspace: &Workspace) -> Result<Vec<String>> {
+    Ok(workspace_dependencies(workspace)?
+        .keys()
+        .map(|name| Capabilities::code_name(name))
+        .collect())
+}
+
+/// `names` with their specs from `[workspace.dependencies]`, plus the model checker.
+fn dependencies<S: AsRef<str>>(workspace: &Workspace, names: &[S]) -> Result<Table> {
+    let all = workspace_dependencies(workspace)?;
+    let mut chosen = Table::new();
+    for name in names
+        .iter()
+        .map(AsRef::as_ref)
+        .chain(std::iter::once("shuttle"))
+    {
+        let spec = all.get(name).cloned().ok_or_else(|| {
             Error::broken(
-                &manifest_path,
+                &workspace.manifest(),
                 format!("[workspace.dependencies] lacks `{name}`"),
             )
         })?;
-        course.insert((*name).to_owned(), spec);
+        chosen.insert(name.to_owned(), spec);
     }
-    Ok(course)
+    Ok(chosen)
+}
+
+/// The crates the crate under test is built with: its exercise's `[capabilities] crates`.
+fn subject_dependencies(workspace: &Workspace, exercise: &Exercise) -> Result<Table> {
+    let crates = &exercise.meta.capabilities.crates;
+    dependencies(workspace, crates).map_err(|error| {
+        Error::broken(
+            &exercise.hidden_dir.join("exercise.toml"),
+            format!("[capabilities] crates names a crate the course does not have: {error}"),
+        )
+    })
 }
 
 fn package(name: &str) -> Table {
@@ -287,6 +563,7 @@ fn library_manifest(
     library: &str,
     lib_path: &str,
     course: &Table,
+    forbid_unsafe: bool,
     model_on: bool,
 ) -> String {
     let mut lib = Table::new();
@@ -306,6 +583,15 @@ fn library_manifest(
     manifest.insert("lib".into(), lib.into());
     manifest.insert("dependencies".into(), dependencies.into());
     manifest.insert("features".into(), features.into());
+    if forbid_unsafe {
+        // Cargo passes this as `--forbid unsafe_code`; a crate-level `#![allow(unsafe_code)]`
+        // is then itself an error.
+        let mut rust = Table::new();
+        rust.insert("unsafe_code".into(), "forbid".into());
+        let mut lints = Table::new();
+        lints.insert("rust".into(), rust.into());
+        manifest.insert("lints".into(), lints.into());
+    }
     toml::to_string(&manifest).expect("a generated manifest always serialises")
 }
 
