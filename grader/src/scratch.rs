@@ -36,6 +36,7 @@ const COURSE_DEPENDENCIES: &[&str] = &[
     "nix",
     "parking_lot",
     "rayon",
+    "tokio", // TEMP until [capabilities] lands
 ];
 
 /// The name of the hidden test target, and of the test binary cargo builds from it.
