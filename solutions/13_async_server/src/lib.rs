@@ -73,9 +73,10 @@ pub async fn serve_all<S: Service>(
         let replies = Arc::clone(&replies);
         tasks.spawn(async move {
             // The deadline starts now that the connection is served, not when it was queued.
-            let reply = tokio::time::timeout(limits.deadline, serve_one(service, connection, limits))
-                .await
-                .unwrap_or(Reply::TimedOut);
+            let reply =
+                tokio::time::timeout(limits.deadline, serve_one(service, connection, limits))
+                    .await
+                    .unwrap_or(Reply::TimedOut);
             replies.lock().unwrap()[connection] = Some(reply);
             drop(permit);
         });
