@@ -9,6 +9,7 @@ pub mod experiment;
 pub mod false_sharing;
 pub mod granularity;
 pub mod machine;
+pub mod patterns;
 pub mod plot;
 pub mod primitives;
 pub mod speedup;
