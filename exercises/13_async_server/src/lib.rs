@@ -74,17 +74,18 @@ pub async fn serve_all<S: Service>(
     connections: usize,
     limits: Limits,
 ) -> Vec<Reply> {
-    // TODO: spawn one task per connection into a `tokio::task::JoinSet`, each holding a permit
-    // of a `tokio::sync::Semaphore` with `limits.max_in_flight` permits, and put every reply
-    // in its connection's slot.
+    // TODO: spawn one task per connection into a `tokio::task::JoinSet`, each
+    // holding a permit of a `tokio::sync::Semaphore` with `limits.max_in_flight`
+    // permits, and put every reply in its connection's slot.
     let _ = limits;
     let mut replies = Vec::with_capacity(connections);
     for connection in 0..connections {
-        // TODO: wrap serving one connection in `tokio::time::timeout(limits.deadline, ...)`.
-        // TODO: on `Err`, retry up to `limits.retries` times after `tokio::time::sleep(limits.backoff)`.
+        // TODO: give each connection `tokio::time::timeout(limits.deadline, ...)`.
+        // TODO: on `Err`, retry up to `limits.retries` times, after
+        // `tokio::time::sleep(limits.backoff).await`.
         let reply = match service.receive(connection).await {
-            // TODO: run the digest with `tokio::task::spawn_blocking`; inline, it blocks
-            // every other connection until it returns.
+            // TODO: run the digest with `tokio::task::spawn_blocking`; inline,
+            // it blocks every other connection until it returns.
             Ok(request) => Reply::Digest(service.digest(&request)),
             Err(error) => Reply::Failed(error),
         };
