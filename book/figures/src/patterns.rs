@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 // ANCHOR: fan_out_fan_in
-/// Fan-out: `workers` threads take jobs from one shared channel (crossbeam's channels have
-/// many receivers, like Python's `queue.Queue`). Fan-in: every result goes back over a second
-/// channel and is folded in one place, in whatever order it arrives.
+/// Fan-out: `workers` threads take jobs from one shared channel (crossbeam's
+/// channels have many receivers, like Python's `queue.Queue`). Fan-in: every result
+/// goes back over a second channel and is folded in one place, in whatever order it
+/// arrives.
 pub fn sum_of_squares(jobs: Vec<u64>, workers: usize) -> u64 {
     let (job_sender, job_receiver) = crossbeam_channel::bounded::<u64>(workers * 2);
     let (result_sender, result_receiver) = crossbeam_channel::unbounded::<u64>();
@@ -44,10 +45,10 @@ pub struct Backoff {
     pub max_restarts: u32,
 }
 
-/// Runs `work` on a thread of its own; when it panics or returns `Err`, waits (doubling the
-/// wait each time, up to `max`) and starts it again, at most `max_restarts` times. Returns the
-/// result of the last run and the waits it made. `sleep` is a parameter so that tests (and
-/// this book) need not wait for real.
+/// Runs `work` on a thread of its own; when it panics or returns `Err`, waits
+/// (doubling the wait each time, up to `max`) and starts it again, at most
+/// `max_restarts` times. Returns the result of the last run and the waits it made.
+/// `sleep` is a parameter so that tests (and this book) need not wait for real.
 pub fn supervise<T, E>(
     backoff: Backoff,
     work: impl Fn(u32) -> Result<T, E> + Send + Sync,
@@ -78,10 +79,11 @@ where
 // ANCHOR_END: supervisor
 
 // ANCHOR: work_stealing
-/// Work stealing with crossbeam's deques: each worker pops from the front of its own deque and,
-/// when that is empty, takes a batch from the shared injector or steals from another worker's
-/// back. A task may push more tasks (here: split a range in two), which land on the local
-/// deque, so a busy worker's surplus is what idle workers steal.
+/// Work stealing with crossbeam's deques: each worker pops from the front of its
+/// own deque and, when that is empty, takes a batch from the shared injector or
+/// steals from another worker's back. A task may push more tasks (here: split a
+/// range in two), which land on the local deque, so a busy worker's surplus is what
+/// idle workers steal.
 pub fn count_primes(below: u64, workers: usize) -> u64 {
     use crossbeam::deque::{Injector, Steal, Worker};
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -134,8 +136,8 @@ fn is_prime(n: u64) -> bool {
 // ANCHOR_END: work_stealing
 
 // ANCHOR: affinity
-/// Pins the calling thread to one CPU (Linux `sched_setaffinity`); the scheduler then never
-/// moves it. Returns the CPUs the thread was allowed before.
+/// Pins the calling thread to one CPU (Linux `sched_setaffinity`); the scheduler
+/// then never moves it. Returns the CPUs the thread was allowed before.
 pub fn pin_current_thread(cpu: usize) -> std::io::Result<Vec<usize>> {
     // SAFETY: cpu_set_t is plain data; the calls read and write only the set we pass, for the
     // calling thread (pid 0).
@@ -224,7 +226,8 @@ mod tests {
     #[test]
     fn a_pinned_thread_runs_on_its_cpu() {
         std::thread::spawn(|| {
-            // CPU 0 may be outside this container's set: take the first allowed one.
+            // CPU 0 may be outside this container's set: take the first allowed
+            // one.
             let cpu = first_allowed_cpu();
             let before = pin_current_thread(cpu).expect("an allowed CPU can be pinned");
             assert!(before.contains(&cpu));

@@ -8,8 +8,9 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 // ANCHOR: semaphore
-/// A counting semaphore, Python's `threading.BoundedSemaphore`: at most `permits` holders at once.
-/// Release is the guard's `Drop`, so a permit cannot be given back twice, or never.
+/// A counting semaphore, Python's `threading.BoundedSemaphore`: at most `permits`
+/// holders at once. Release is the guard's `Drop`, so a permit cannot be given back
+/// twice, or never.
 pub struct Semaphore {
     available: Mutex<usize>,
     released: Condvar,
@@ -72,7 +73,8 @@ impl Event {
         *self.set.lock().unwrap_or_else(PoisonError::into_inner) = false;
     }
 
-    /// Waits until the flag is set, or `timeout` passes; returns the flag, as Python does.
+    /// Waits until the flag is set, or `timeout` passes; returns the flag, as
+    /// Python does.
     pub fn wait(&self, timeout: Duration) -> bool {
         let set = self.set.lock().unwrap_or_else(PoisonError::into_inner);
         let (set, _timed_out) = self
@@ -85,9 +87,10 @@ impl Event {
 // ANCHOR_END: event
 
 // ANCHOR: reentrant
-/// Python's `RLock`: the thread that holds it may lock it again. parking_lot's `ReentrantMutex`
-/// hands out only shared references (two `&mut` to the same data would be undefined
-/// behaviour), so the data inside needs a `RefCell` to be changed.
+/// Python's `RLock`: the thread that holds it may lock it again. parking_lot's
+/// `ReentrantMutex` hands out only shared references (two `&mut` to the same data
+/// would be undefined behaviour), so the data inside needs a `RefCell` to be
+/// changed.
 pub fn log_twice(log: &parking_lot::ReentrantMutex<std::cell::RefCell<Vec<String>>>) {
     let outer = log.lock();
     outer.borrow_mut().push("outer".to_owned());
@@ -98,13 +101,15 @@ pub fn log_twice(log: &parking_lot::ReentrantMutex<std::cell::RefCell<Vec<String
 // ANCHOR_END: reentrant
 
 // ANCHOR: temporary_guard
-/// Pops a job and, for a job that needs it, pushes a follow-up job to the same queue.
-/// Returns whether the push could take the lock.
+/// Pops a job and, for a job that needs it, pushes a follow-up job to the same
+/// queue. Returns whether the push could take the lock.
 pub fn pop_then_push(queue: &Mutex<Vec<u32>>) -> bool {
-    // The guard of `queue.lock()` is a temporary of the `match` scrutinee, and temporaries of a
-    // scrutinee live until the end of the whole `match`: the lock is still held in the arms.
+    // The guard of `queue.lock()` is a temporary of the `match` scrutinee, and
+    // temporaries of a scrutinee live until the end of the whole `match`: the lock
+    // is still held in the arms.
     match queue.lock().unwrap().pop() {
-        // `lock()` here would wait for ourselves forever; `try_lock` shows it instead.
+        // `lock()` here would wait for ourselves forever; `try_lock` shows it
+        // instead.
         Some(job) => queue.try_lock().map(|mut jobs| jobs.push(job + 1)).is_ok(),
         None => true,
     }
@@ -192,9 +197,11 @@ mod tests {
             panic!("crashed halfway through a transfer");
         })
         .join();
-        // The panic ended that thread only: `join` reports it, and this thread goes on.
+        // The panic ended that thread only: `join` reports it, and this thread goes
+        // on.
         assert!(outcome.is_err());
-        // The next `lock` says the data may be half-updated; `into_inner` takes it anyway.
+        // The next `lock` says the data may be half-updated; `into_inner` takes it
+        // anyway.
         let poisoned = balance.lock().unwrap_err();
         assert_eq!(*poisoned.into_inner(), 70);
     }
@@ -211,10 +218,12 @@ mod tests {
         }
         config.write().unwrap().push_str("-patched");
 
-        // Initialised once, by whichever thread gets there first; read without a lock after.
+        // Initialised once, by whichever thread gets there first; read without a
+        // lock after.
         static SETTINGS: OnceLock<Vec<u32>> = OnceLock::new();
         let mut chunks = vec![0u64; 4];
-        // Scoped threads may borrow local data, because the scope joins them before it ends.
+        // Scoped threads may borrow local data, because the scope joins them before
+        // it ends.
         std::thread::scope(|scope| {
             for (index, chunk) in chunks.iter_mut().enumerate() {
                 let config = &config;
@@ -232,7 +241,8 @@ mod tests {
     // ANCHOR: orderings_model
     use shuttle::sync::atomic::{AtomicUsize as ModelAtomic, Ordering as ModelOrdering};
 
-    /// Runs `increment` once on each of `threads` model-checked threads; returns the count.
+    /// Runs `increment` once on each of `threads` model-checked threads; returns
+    /// the count.
     fn count_with(threads: usize, increment: fn(&ModelAtomic)) -> usize {
         let counter = shuttle::sync::Arc::new(ModelAtomic::new(0));
         let handles: Vec<_> = (0..threads)
@@ -247,9 +257,9 @@ mod tests {
         counter.load(ModelOrdering::SeqCst)
     }
 
-    /// Shuttle tries every interleaving of three threads (depth-first, exhaustively): a Relaxed
-    /// `fetch_add` never loses an increment, because a read-modify-write is one atomic step
-    /// whatever the ordering.
+    /// Shuttle tries every interleaving of three threads (depth-first,
+    /// exhaustively): a Relaxed `fetch_add` never loses an increment, because a
+    /// read-modify-write is one atomic step whatever the ordering.
     #[test]
     fn relaxed_fetch_add_never_loses_an_increment() {
         let relaxed_add = |counter: &ModelAtomic| {
@@ -258,7 +268,8 @@ mod tests {
         shuttle::check_dfs(move || assert_eq!(count_with(3, relaxed_add), 3), None);
     }
 
-    /// The same with a separate load and store: shuttle finds the interleaving that loses one.
+    /// The same with a separate load and store: shuttle finds the interleaving that
+    /// loses one.
     #[test]
     fn load_then_store_loses_an_increment() {
         let load_then_store = |counter: &ModelAtomic| {
@@ -284,8 +295,8 @@ mod tests {
         std::thread::scope(|scope| {
             scope.spawn(|| {
                 data.store(42, Ordering::Relaxed);
-                // Release: every write before this store is visible to a thread whose
-                // Acquire load reads `true` from it.
+                // Release: every write before this store is visible to a thread
+                // whose Acquire load reads `true` from it.
                 ready.store(true, Ordering::Release);
             });
             scope.spawn(|| {
