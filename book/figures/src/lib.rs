@@ -5,6 +5,7 @@
 //! it, and says which machine and which day. Rerun them all with `cargo xtask book --figures`.
 //! Nothing here asserts on time: a slow or busy machine draws a flatter curve, not a failure.
 
+pub mod async_model;
 pub mod experiment;
 pub mod false_sharing;
 pub mod granularity;
