@@ -39,9 +39,10 @@ use crate::suite::TestSuite;
 use crate::workspace::Workspace;
 use crate::{error, Error, ErrorKind, Result};
 
-/// Crates the hidden tests (grader code, not the subject) may use, with the versions of
-/// `[workspace.dependencies]`. The crate under test gets only its exercise's
-/// `[capabilities] crates`.
+/// Crates every hidden test crate (grader code, not the subject) may use, with the versions of
+/// `[workspace.dependencies]`; it also gets its exercise's `[capabilities] crates`, so that a
+/// crate only one exercise needs (tokio) is built only for that exercise. The crate under test
+/// gets only its exercise's `[capabilities] crates`.
 const HIDDEN_TEST_DEPENDENCIES: &[&str] = &[
     "crossbeam",
     "crossbeam-channel",
@@ -391,8 +392,9 @@ fn write_crate(
     crate_key: &str,
     scratch_dir: &Path,
 ) -> Result<()> {
-    let course = dependencies(workspace, HIDDEN_TEST_DEPENDENCIES)?;
     let subject_crates = subject_dependencies(workspace, exercise)?;
+    let mut course = dependencies(workspace, HIDDEN_TEST_DEPENDENCIES)?;
+    course.extend(subject_crates.clone());
     let forbid_unsafe = !exercise.meta.capabilities.allows_unsafe();
     let name = &exercise.meta.name;
     let src_dir = scratch_dir.join("subject").join("src");

@@ -12,6 +12,10 @@ use crate::timeline::{Activity, Scenario, Slice};
 
 const WIDTH: u32 = 900;
 const FONT: &str = "sans-serif";
+/// The book shows a 900-pixel figure about 750 pixels wide, so 17 pixels here read as about
+/// 14 on the page.
+const TEXT: u32 = 17;
+const CAPTION: u32 = 22;
 /// Colours safe for readers with the common forms of colour blindness (Okabe and Ito).
 const PALETTE: [RGBColor; 6] = [
     RGBColor(0, 114, 178),
@@ -54,7 +58,7 @@ fn svg(
         footer.draw(&Text::new(
             machine.to_string(),
             (10, 4),
-            (FONT, 14).into_font().color(&BLACK.mix(0.7)),
+            (FONT, TEXT - 1).into_font().color(&BLACK.mix(0.7)),
         ))?;
         root.present()?;
     }
@@ -67,50 +71,81 @@ pub fn timeline(
     threads: usize,
     machine: &Machine,
 ) -> anyhow::Result<String> {
-    let panel_height = 60 + 34 * threads as u32;
+    let panel_height = 76 + 34 * threads as u32;
     let end_ms = panels
         .iter()
         .flat_map(|(_, slices)| slices.iter().map(|slice| slice.end_ms))
         .fold(1.0f64, f64::max);
-    svg(panel_height * panels.len() as u32 + 24, machine, |area| {
-        for ((scenario, slices), panel) in panels.iter().zip(area.split_evenly((panels.len(), 1))) {
-            let mut chart = ChartBuilder::on(&panel)
-                .caption(scenario.title(), (FONT, 17))
-                .margin(6)
-                .x_label_area_size(28)
-                .y_label_area_size(80)
-                .build_cartesian_2d(0.0..end_ms * 1.02, -0.5..threads as f64 - 0.5)?;
-            chart
-                .configure_mesh()
-                .disable_y_mesh()
-                .light_line_style(WHITE)
-                .y_labels(2 * threads + 1)
-                .y_label_formatter(&|row| {
-                    // Only whole numbers are rows; the ticks between them stay blank.
-                    if (row - row.round()).abs() < 1e-6 && *row >= 0.0 {
-                        format!("thread {}", row.round() as usize)
-                    } else {
-                        String::new()
-                    }
-                })
-                .label_style((FONT, 13))
-                .axis_desc_style((FONT, 13))
-                .x_desc("milliseconds since the first slice started")
-                .draw()?;
-            chart.draw_series(slices.iter().map(|slice| {
-                let row = slice.thread as f64;
-                let style = match slice.activity {
-                    Activity::Compute => colour(slice.thread).filled(),
-                    Activity::Wait => colour(slice.thread).mix(0.25).filled(),
-                };
-                Rectangle::new(
-                    [(slice.start_ms, row - 0.35), (slice.end_ms, row + 0.35)],
-                    style,
-                )
-            }))?;
-        }
-        Ok(())
-    })
+    svg(
+        panel_height * panels.len() as u32 + 24 + KEY_HEIGHT,
+        machine,
+        |area| {
+            let (body, key) = area.split_vertically(panel_height * panels.len() as u32);
+            draw_activity_key(&key)?;
+            for ((scenario, slices), panel) in
+                panels.iter().zip(body.split_evenly((panels.len(), 1)))
+            {
+                let mut chart = ChartBuilder::on(&panel)
+                    .caption(scenario.title(), (FONT, TEXT + 2))
+                    .margin(6)
+                    .x_label_area_size(44)
+                    .y_label_area_size(80)
+                    .build_cartesian_2d(0.0..end_ms * 1.02, -0.5..threads as f64 - 0.5)?;
+                chart
+                    .configure_mesh()
+                    .disable_y_mesh()
+                    .light_line_style(WHITE)
+                    .y_labels(2 * threads + 1)
+                    .y_label_formatter(&|row| {
+                        // Only whole numbers are rows; the ticks between them stay blank.
+                        if (row - row.round()).abs() < 1e-6 && *row >= 0.0 {
+                            format!("thread {}", row.round() as usize)
+                        } else {
+                            String::new()
+                        }
+                    })
+                    .label_style((FONT, TEXT))
+                    .axis_desc_style((FONT, TEXT))
+                    .x_desc("milliseconds since the first slice started")
+                    .draw()?;
+                chart.draw_series(slices.iter().map(|slice| {
+                    let row = slice.thread as f64;
+                    let style = match slice.activity {
+                        Activity::Compute => colour(slice.thread).filled(),
+                        Activity::Wait => colour(slice.thread).mix(0.25).filled(),
+                    };
+                    Rectangle::new(
+                        [(slice.start_ms, row - 0.35), (slice.end_ms, row + 0.35)],
+                        style,
+                    )
+                }))?;
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Height of the strip under the timeline that says what solid and pale bars mean.
+const KEY_HEIGHT: u32 = 28;
+
+/// The timeline's key: a solid bar is computing, a pale one waiting.
+fn draw_activity_key(
+    area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+) -> anyhow::Result<()> {
+    let entries = [
+        (colour(0).filled(), "computing"),
+        (
+            colour(0).mix(0.25).filled(),
+            "waiting without the lock (a sleep standing for I/O)",
+        ),
+    ];
+    let mut x = 90;
+    for (style, label) in entries {
+        area.draw(&Rectangle::new([(x, 6), (x + 28, 20)], style))?;
+        area.draw(&Text::new(label, (x + 36, 5), (FONT, TEXT)))?;
+        x += 36 + 9 * label.len() as i32 + 30;
+    }
+    Ok(())
 }
 
 /// One measured speedup curve.
@@ -134,18 +169,18 @@ fn line_chart<'area, 'svg>(
     (x_desc, y_desc): (&str, &str),
 ) -> anyhow::Result<LineChart<'area, 'svg>> {
     let mut chart = ChartBuilder::on(area)
-        .caption(caption, (FONT, 20))
+        .caption(caption, (FONT, CAPTION))
         .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
         .build_cartesian_2d(0.8..max_threads as f64 + 0.2, 0.0..top)?;
     chart
         .configure_mesh()
         .x_labels(max_threads)
         .x_label_formatter(&|threads| format!("{threads:.0}"))
         .light_line_style(WHITE)
-        .label_style((FONT, 13))
-        .axis_desc_style((FONT, 14))
+        .label_style((FONT, TEXT))
+        .axis_desc_style((FONT, TEXT))
         .x_desc(x_desc)
         .y_desc(y_desc)
         .draw()?;
@@ -176,6 +211,26 @@ where
     Ok(())
 }
 
+/// The top of a linear y axis that leaves the legend, drawn in an upper corner, a band of its
+/// own above the highest point (about 7% of a plot's height per entry), so it never covers data.
+fn with_room_for_legend(top: f64, entries: usize) -> f64 {
+    top / (1.0 - 0.07 * entries as f64 - 0.05)
+}
+
+/// A tick label formatter that leaves a label blank when the tick before it printed the same
+/// text: on a logarithmic axis two ticks can round to one number ("100", "100").
+fn without_repeats(format: impl Fn(f64) -> String) -> impl Fn(&f64) -> String {
+    let last = std::cell::RefCell::new(String::new());
+    move |value| {
+        let label = format(*value);
+        if *last.borrow() == label {
+            return String::new();
+        }
+        label.clone_into(&mut last.borrow_mut());
+        label
+    }
+}
+
 fn draw_legend<'area, 'svg: 'area, X, Y>(
     chart: &mut ChartContext<'area, SVGBackend<'svg>, Cartesian2d<X, Y>>,
     corner: SeriesLabelPosition,
@@ -189,7 +244,7 @@ where
         .position(corner)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK.mix(0.3))
-        .label_font((FONT, 14))
+        .label_font((FONT, TEXT))
         .draw()?;
     Ok(())
 }
@@ -210,18 +265,20 @@ pub fn speedup(
         .iter()
         .flat_map(|series| series.points.iter().map(|(_, speedup)| *speedup))
         .fold(cores.min(max_workers) as f64, f64::max);
+    // The core line, every series, and the key to the dashed lines.
+    let top = with_room_for_legend(top * 1.05, series.len() + 2);
     svg(520, machine, |area| {
         let mut chart = line_chart(
             area,
             "Speedup against threads: measured, and Amdahl's law",
             max_workers,
-            top * 1.05,
+            top,
             ("threads", "speedup T(1) / T(threads)"),
         )?;
         let cores_line = cores.min(max_workers) as f64;
         chart
             .draw_series(LineSeries::new(
-                [(cores_line, 0.0), (cores_line, top * 1.05)],
+                [(cores_line, 0.0), (cores_line, top)],
                 BLACK.mix(0.6).stroke_width(3),
             ))?
             .label(format!("{cores} cores on this machine"))
@@ -247,12 +304,19 @@ pub fn speedup(
                 ))?;
             }
         }
+        // A legend entry with no data, which explains the dashed lines.
+        chart
+            .draw_series(std::iter::empty::<Circle<(f64, f64), u32>>())?
+            .label(format!(
+                "dashed: Amdahl's law, same serial fraction, at most {cores} cores"
+            ))
+            .legend(|(x, y)| {
+                let style = BLACK.mix(0.6).stroke_width(1);
+                EmptyElement::at((x, y))
+                    + PathElement::new([(0, 0), (6, 0)], style)
+                    + PathElement::new([(10, 0), (16, 0)], style)
+            });
         draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-        area.draw(&Text::new(
-            format!("dashed: Amdahl's law, same serial fraction, at most {cores} cores"),
-            (WIDTH as i32 - 420, 40),
-            (FONT, 14).into_font().color(&BLACK.mix(0.7)),
-        ))?;
         Ok(())
     })
 }
@@ -278,7 +342,7 @@ pub fn false_sharing(
             area,
             &caption,
             max_threads,
-            top * 1.1,
+            with_room_for_legend(top * 1.05, 2),
             (
                 "threads, each with its own counter",
                 "milliseconds (less is better)",
@@ -325,7 +389,8 @@ pub fn granularity(
             .flat_map(|point| [millis(point.one_thread), millis(point.all_cores)])
     };
     let bottom = times().fold(f64::INFINITY, f64::min) * 0.7;
-    let top = times().fold(1.0, f64::max) * 1.25;
+    // On a logarithmic axis, doubling the top leaves the upper quarter or so to the legend.
+    let top = times().fold(1.0, f64::max) * 2.5;
     let largest_batch = points
         .iter()
         .map(|point| point.batch_size)
@@ -337,7 +402,7 @@ pub fn granularity(
             thousands(words as u64)
         );
         let mut chart = ChartBuilder::on(area)
-            .caption(caption, (FONT, 20))
+            .caption(caption, (FONT, CAPTION))
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(60)
@@ -348,10 +413,10 @@ pub fn granularity(
         chart
             .configure_mesh()
             .light_line_style(WHITE)
-            .x_label_formatter(&|size| thousands(size.round() as u64))
-            .y_label_formatter(&|time| format!("{time:.0}"))
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
+            .x_label_formatter(&without_repeats(|size| thousands(size.round() as u64)))
+            .y_label_formatter(&without_repeats(|time| format!("{time:.0}")))
+            .label_style((FONT, TEXT))
+            .axis_desc_style((FONT, TEXT))
             .x_desc("items per batch (one rayon task each)")
             .y_desc("milliseconds (less is better)")
             .draw()?;

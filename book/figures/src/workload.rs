@@ -4,7 +4,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 // ANCHOR: cpu_task
-/// Sums `i * i` for `i` in `0..n`: the seeds' `cpu_task`, pure computation and no I/O.
+/// Sums `i * i` for `i` in `0..n`: the lecture notes' `cpu_task`, pure computation and no I/O.
 ///
 /// `black_box` stops the optimiser from replacing the loop with a closed formula, so the time
 /// grows with `n` as it does in Python.
