@@ -120,6 +120,17 @@ impl Subject {
         let mut total_bytes = 0;
         collect_rust_files(&src, &src, &mut sources, &mut total_bytes)?;
         sources.remove(Path::new("sync.rs"));
+        if !sources.contains_key(Path::new("lib.rs")) {
+            // It exists, so it is a link, which is never followed: it could point anywhere.
+            return Err(Error::new(
+                ErrorKind::Subject,
+                format!(
+                    "{}/src/lib.rs is a symbolic link, which the grader does not follow; \
+                     submit the file itself",
+                    crate_dir.display()
+                ),
+            ));
+        }
         Ok(Subject {
             kind,
             display_dir,
