@@ -12,6 +12,7 @@ mod gradebook;
 mod hint;
 mod list;
 mod new;
+mod publish;
 mod render;
 mod reset;
 mod verify;
@@ -54,6 +55,8 @@ enum Command {
     Grade(grade::Flags),
     /// Instructors: join the outputs of `grade --roster --shard K/N` into one gradebook
     Gradebook(gradebook::Flags),
+    /// Instructors: write the student edition a class forks, or a Gradescope autograder zip
+    Publish(publish::Flags),
     /// Maintainers: scaffold exercise NN from xtask/templates/, e.g. `cargo xtask new 13 work_stealing`
     New(new::Flags),
 }
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         Command::Verify(flags) => flags.run(),
         Command::Grade(flags) => flags.run(),
         Command::Gradebook(flags) => flags.run(),
+        Command::Publish(flags) => flags.run(),
         Command::New(flags) => flags.run(),
     };
     // Whatever a test left behind and escaped its process group ends with the grader.

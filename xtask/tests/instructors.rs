@@ -184,3 +184,271 @@ fn shards_merge_into_the_gradebook_of_one_machine_and_a_class_resumes_and_regrad
         stderr_of(&output)
     );
 }
+
+fn has_solutions() -> bool {
+    root().join("solutions").is_dir()
+}
+
+/// Where the editions' own workspaces build: shared between runs and between the two edition
+/// tests, so that only the first run compiles every dependency.
+fn editions_target() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("editions-build")
+}
+
+/// Empties `dir` but for its `target/` (build output an edition may keep between runs).
+fn empty_but_target(dir: &Path) {
+    std::fs::create_dir_all(dir).expect("a folder under target/");
+    for entry in std::fs::read_dir(dir).expect("listing").flatten() {
+        if entry.file_name() != "target" {
+            let path = entry.path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).expect("removing an old edition");
+            } else {
+                std::fs::remove_file(&path).expect("removing an old edition");
+            }
+        }
+    }
+}
+
+/// `cargo` (or a script) run inside a published edition: its own workspace, never this one's
+/// (`cargo test` passes this checkout's CARGO_WORKSPACE_DIR down, and `[env]` does not
+/// override it).
+fn in_edition(program: &str, dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    command
+        .current_dir(dir)
+        .env_remove("CARGO_WORKSPACE_DIR")
+        .env("CARGO_TARGET_DIR", editions_target())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+fn timed(what: &str, command: &mut std::process::Command) -> Output {
+    let started = std::time::Instant::now();
+    let output = command.output().expect("the command runs");
+    eprintln!("{what}: {:.1} s", started.elapsed().as_secs_f64());
+    output
+}
+
+#[test]
+fn the_student_edition_has_no_solutions_and_its_commands_work() {
+    if !has_solutions() {
+        eprintln!("skipped: the student edition is published from the instructor's edition");
+        return;
+    }
+    let edition = Path::new(env!("CARGO_TARGET_TMPDIR")).join("instructors/student-edition");
+    empty_but_target(&edition);
+    let output = run(xtask().args(["publish", "student"]).arg(&edition));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+
+    assert!(
+        !edition.join("solutions").exists(),
+        "the student edition has solutions/"
+    );
+    assert!(!edition.join("book/src/solutions").exists());
+    let summary = read(&edition.join("book/src/SUMMARY.md"));
+    assert!(
+        !summary.contains("solutions/"),
+        "the book links solutions:\n{summary}"
+    );
+    for exercise in std::fs::read_dir(edition.join("grader/hidden"))
+        .expect("hidden tests")
+        .flatten()
+    {
+        assert!(
+            exercise.path().join("tests.rs").is_file(),
+            "check needs the hidden tests"
+        );
+        assert!(
+            !exercise.path().join("mutants").exists(),
+            "{:?} kept its mutants",
+            exercise.path()
+        );
+    }
+    assert!(read(&edition.join("README.md")).contains("This is the student edition"));
+    let chapter = read(&edition.join("book/src/exercises/03_bounded_queue.md"));
+    assert!(
+        chapter.contains("{{#include shown/"),
+        "03's excerpt is not copied:\n{chapter}"
+    );
+
+    let output = timed(
+        "student edition: cargo xtask list",
+        in_edition("cargo", &edition).args(["xtask", "list"]),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("01_race_counter"));
+
+    let output = timed(
+        "student edition: cargo xtask check 01",
+        in_edition("cargo", &edition).args(["xtask", "check", "01"]),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the stub fails its check:\n{stdout}\n{}",
+        stderr_of(&output)
+    );
+    assert!(stdout.contains("1/16 points"), "{stdout}");
+}
+
+/// An instructor's private test for 01, worth 4 points, which the reference solution passes.
+fn private_tests(dir: &Path) -> PathBuf {
+    let exam = dir.join("exam");
+    let tests = exam.join("01_race_counter");
+    std::fs::create_dir_all(&tests).expect("exam/01_race_counter");
+    std::fs::write(
+        tests.join("tests.rs"),
+        r#"fn sixteen_threads_add_up() {
+    let counter = race_counter::Counter::new();
+    race_counter::run_concurrently(16, |index| counter.add(index as u64));
+    assert_eq!(counter.get(), 120, "16 threads adding 0..16 must total 120");
+}
+harness::hidden_tests![sixteen_threads_add_up];
+"#,
+    )
+    .expect("writing the private tests");
+    std::fs::write(
+        tests.join("exercise.toml"),
+        "[[tests]]\nname = \"sixteen_threads_add_up\"\npoints = 4\n",
+    )
+    .expect("writing the private metadata");
+    exam
+}
+
+fn unzip(zip: &Path, into: &Path) {
+    let file = std::fs::File::open(zip).expect("the zip exists");
+    let mut archive = zip::ZipArchive::new(file).expect("a zip archive");
+    archive.extract(into).expect("the zip extracts");
+}
+
+/// Runs the unzipped autograder on `upload` and returns its results.json, checked against
+/// Gradescope's specification.
+fn autograde(root: &Path, upload: impl Fn(&Path)) -> serde_json::Value {
+    let submission = root.join("submission");
+    let _ = std::fs::remove_dir_all(&submission);
+    std::fs::create_dir_all(&submission).expect("submission/");
+    upload(&submission);
+    let _ = std::fs::remove_file(root.join("results/results.json"));
+    let output = timed(
+        "gradescope: run_autograder",
+        in_edition("bash", root)
+            .arg(root.join("source/run_autograder"))
+            .env("AUTOGRADER_ROOT", root),
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "run_autograder failed:\n{}",
+        stderr_of(&output)
+    );
+    let text = read(&root.join("results/results.json"));
+    let problems = grader::format::gradescope::gradescope_problems(&text);
+    assert!(
+        problems.is_empty(),
+        "results.json breaks Gradescope's format:\n{}\n{text}",
+        problems.join("\n")
+    );
+    serde_json::from_str(&text).expect("results.json is JSON")
+}
+
+#[test]
+fn the_gradescope_autograder_grades_uploads_end_to_end_in_a_temporary_root() {
+    if !has_solutions() {
+        eprintln!("skipped: the autograder is tested with the reference solution as a submission");
+        return;
+    }
+    let dir = fresh_dir("gradescope");
+    let exam = private_tests(&dir);
+    let zip = dir.join("autograder.zip");
+    let output = run(xtask()
+        .args(["publish", "gradescope", "--exercise", "01", "--hidden"])
+        .arg(&exam)
+        .arg(&zip));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+
+    // Gradescope unzips the autograder into source/ and runs setup.sh once. The course's
+    // target/ is kept between runs of this test, as an image keeps what setup built.
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("instructors/autograder");
+    let kept = root.join("source/course/target");
+    let parked = root.with_file_name("autograder-target");
+    let _ = std::fs::remove_dir_all(&parked);
+    if kept.is_dir() {
+        std::fs::rename(&kept, &parked).expect("parking the course's target/");
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    unzip(&zip, &root.join("source"));
+    if parked.is_dir() {
+        std::fs::rename(&parked, &kept).expect("restoring the course's target/");
+    }
+    assert!(
+        !root.join("source/course/solutions").exists(),
+        "the autograder ships solutions"
+    );
+    let output = timed(
+        "gradescope: setup.sh",
+        in_edition("bash", &root)
+            .arg(root.join("source/setup.sh"))
+            .env("AUTOGRADER_ROOT", &root),
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "setup.sh failed:\n{}",
+        stderr_of(&output)
+    );
+
+    let solution = root_solution();
+    // A fork downloaded from GitHub: the repository inside one extra folder.
+    let results = autograde(&root, |upload| {
+        copy_dir(
+            &solution,
+            &upload.join("threadlings-main/exercises/01_race_counter"),
+        );
+    });
+    assert_eq!(
+        results["score"], 20.0,
+        "16 canonical and 4 private points:\n{results:#}"
+    );
+    let names: Vec<&str> = results["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .filter_map(|test| test["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"01_race_counter::private::sixteen_threads_add_up"),
+        "{names:?}"
+    );
+
+    // The lib.rs of the one exercise assigned, dragged in on its own: the stub.
+    let results = autograde(&root, |upload| {
+        std::fs::copy(
+            root.join("source/course/exercises/01_race_counter/src/lib.rs"),
+            upload.join("lib.rs"),
+        )
+        .expect("a loose lib.rs");
+    });
+    assert_eq!(
+        results["score"], 1.0,
+        "the stub earns 1 point:\n{results:#}"
+    );
+
+    // Nothing gradable: still a results.json, with score 0 and what to upload instead.
+    let results = autograde(&root, |upload| {
+        std::fs::write(upload.join("notes.txt"), "my answers").expect("a note");
+    });
+    assert_eq!(results["score"], 0.0);
+    assert!(
+        results["output"]
+            .as_str()
+            .is_some_and(|text| text.contains("Upload your repository")),
+        "{results:#}"
+    );
+}
+
+fn root_solution() -> PathBuf {
+    root().join("solutions/01_race_counter")
+}
