@@ -79,6 +79,8 @@ pub enum Format {
     Json,
     Junit,
     Gradescope,
+    /// GitHub Classroom's points, for `classroom-resources/autograding-grading-reporter`
+    Classroom,
     Markdown,
 }
 
@@ -137,6 +139,7 @@ impl Flags {
             Format::Json => format::json::to_json(&grade),
             Format::Junit => format::junit::to_junit(&grade),
             Format::Gradescope => format::gradescope::to_gradescope(&grade),
+            Format::Classroom => format::classroom::to_classroom(&grade),
             Format::Markdown => format::markdown::to_markdown(&grade),
         };
         match &self.out {

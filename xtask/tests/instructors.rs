@@ -452,3 +452,107 @@ fn the_gradescope_autograder_grades_uploads_end_to_end_in_a_temporary_root() {
 fn root_solution() -> PathBuf {
     root().join("solutions/01_race_counter")
 }
+
+/// check-jsonschema, pinned, installed by pip under target/tools/ on first use: it carries
+/// the GitHub workflow schema with it, so no schema is fetched at test time.
+fn check_jsonschema() -> PathBuf {
+    let tools = root().join("target/tools/check-jsonschema-0.39.0");
+    if !tools.join("check_jsonschema").is_dir() {
+        let status = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+            ])
+            .arg(&tools)
+            .arg("check-jsonschema==0.39.0")
+            .status()
+            .expect("python3 runs");
+        assert!(
+            status.success(),
+            "cannot install check-jsonschema 0.39.0 with pip"
+        );
+    }
+    tools
+}
+
+#[test]
+fn the_books_workflows_keep_to_githubs_schema_and_classroom_gets_points_per_test() {
+    let instructors = root().join("book/src/instructors");
+    let tools = check_jsonschema();
+    for workflow in ["classroom.yml", "autograding.yml", "roster-matrix.yml"] {
+        let output = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "check_jsonschema",
+                "--builtin-schema",
+                "vendor.github-workflows",
+            ])
+            .arg(instructors.join(workflow))
+            .env("PYTHONPATH", &tools)
+            .output()
+            .expect("check-jsonschema runs");
+        assert!(
+            output.status.success(),
+            "{workflow} breaks GitHub's workflow schema:\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+
+    // What Classroom and its reporter look for, by name.
+    let autograding = read(&instructors.join("autograding.yml"));
+    for needed in [
+        "name: Autograding Tests\n",
+        "  run-autograding-tests:\n    name: Autograding Tests\n",
+        "uses: classroom-resources/autograding-grading-reporter@v1",
+        "THREADLINGS_RESULTS: ${{ steps.threadlings.outputs.result }}",
+        "runners: threadlings",
+        "id: threadlings",
+        "cargo xtask grade --submission ../submission --format classroom --out ../classroom.json",
+    ] {
+        assert!(
+            autograding.contains(needed),
+            "autograding.yml lacks `{needed}`"
+        );
+    }
+    let matrix = read(&instructors.join("roster-matrix.yml"));
+    assert!(matrix.contains("--shard ${{ matrix.shard }}/8"), "{matrix}");
+    assert!(
+        matrix.contains("cargo xtask gradebook merge gradebook shards/*"),
+        "{matrix}"
+    );
+
+    // The workflow's format on the stub of 01: one entry per test with its own points.
+    let dir = fresh_dir("classroom");
+    let out = dir.join("classroom.json");
+    let output = run(xtask()
+        .args([
+            "grade",
+            "--exercise",
+            "01",
+            "--format",
+            "classroom",
+            "--submission",
+        ])
+        .arg(root().join("exercises"))
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    let results: serde_json::Value = serde_json::from_str(&read(&out)).expect("JSON");
+    assert_eq!(results["version"], 1);
+    assert_eq!(results["status"], "fail");
+    assert_eq!(results["max_score"], 16);
+    let tests = results["tests"].as_array().expect("tests");
+    let earned: u64 = tests.iter().filter_map(|test| test["score"].as_u64()).sum();
+    assert_eq!(earned, 1, "the stub's one point, per test: {results:#}");
+    assert!(tests
+        .iter()
+        .any(|test| test["status"] == "pass" && test["score"] == 1));
+    assert!(tests
+        .iter()
+        .filter(|test| test["status"] == "fail")
+        .all(|test| test["score"] == 0 && !test["message"].as_str().unwrap_or("").is_empty()));
+}
