@@ -211,6 +211,20 @@ fn student_edition(root: &Path, dest: &Path) -> Result<usize> {
             let _ = std::fs::set_permissions(&target, meta.permissions());
         }
     }
+    // Cargo.lock still lists the solutions' packages; let cargo drop them now (no versions
+    // change, nothing is fetched) rather than on the student's first build, as a diff.
+    let _ = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args([
+            "metadata",
+            "--offline",
+            "--format-version",
+            "1",
+            "--manifest-path",
+        ])
+        .arg(dest.join("Cargo.toml"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
     Ok(files.len())
 }
 

@@ -267,6 +267,10 @@ fn the_student_edition_has_no_solutions_and_its_commands_work() {
         );
     }
     assert!(read(&edition.join("README.md")).contains("This is the student edition"));
+    assert!(
+        !read(&edition.join("Cargo.lock")).contains("_solution\""),
+        "Cargo.lock lists solutions"
+    );
     let chapter = read(&edition.join("book/src/exercises/03_bounded_queue.md"));
     assert!(
         chapter.contains("{{#include shown/"),

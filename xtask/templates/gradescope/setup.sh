@@ -15,7 +15,7 @@ if ! command -v cc >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
         build-essential ca-certificates curl
 fi
 
-[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+[ -f "${HOME:-/root}/.cargo/env" ] && . "${HOME:-/root}/.cargo/env"
 if ! rustc --version 2>/dev/null | grep -q "^rustc $toolchain "; then
     if command -v rustup >/dev/null 2>&1; then
         rustup toolchain install "$toolchain" --profile minimal
