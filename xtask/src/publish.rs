@@ -145,8 +145,11 @@ fn walk(root: &Path, dir: &Path, found: &mut Vec<String>) -> Result<()> {
     Ok(())
 }
 
+/// A file of an edition: its relative `/`-separated path and its contents.
+pub type EditionFile = (String, Vec<u8>);
+
 /// The student edition as (relative path, contents) pairs, made from the checkout at `root`.
-pub fn student_files(root: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+pub fn student_files(root: &Path) -> Result<Vec<EditionFile>> {
     let mut files = Vec::new();
     for path in course_files(root)? {
         if instructor_only(&path) {
@@ -341,7 +344,7 @@ fn with_solution_excerpts_copied(
     root: &Path,
     page: &str,
     text: &str,
-) -> Result<(String, Vec<(String, Vec<u8>)>)> {
+) -> Result<(String, Vec<EditionFile>)> {
     const OPEN: &str = "{{#include ";
     let mut out = String::new();
     let mut shown = Vec::new();
