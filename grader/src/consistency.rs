@@ -637,6 +637,10 @@ impl Bank {
     fn every_exercise_of_this_checkout_keeps_the_rules_that_need_no_build() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let workspace = Workspace::open(root).expect("the checkout opens");
+        if !workspace.solutions_dir().is_dir() {
+            eprintln!("skipped: the rules compare stubs with solutions, and this edition has none");
+            return;
+        }
         let catalog = crate::catalog::Catalog::load(&workspace).expect("every exercise.toml loads");
         let broken: Vec<String> = catalog
             .exercises

@@ -1,5 +1,11 @@
 //! A class at once: every subfolder of a roster folder is one student's submission.
 //!
+//! Each student's outcome is a file of its own in the output's `students/` folder (the JSON
+//! report, or a `.not-graded.txt` with the reason), and the gradebook is always made from that
+//! folder. So a row appears as soon as its student is done, a run that stopped can resume, one
+//! student can be regraded into an existing gradebook, and the outputs of shards graded on
+//! different machines merge by copying their `students/` folders together.
+//!
 //! Students are graded with bounded parallelism (never more at once than the machine has
 //! cores, because each grading runs one test process at a time and tests that measure timing
 //! need their core), and the results become one CSV gradebook whose numbers come from the same
@@ -83,6 +89,94 @@ pub fn students(roster_dir: &Path) -> Result<Vec<Student>> {
     Ok(students)
 }
 
+/// The shard `index` (1-based) of `count`: every `count`-th student of the sorted roster,
+/// starting at the `index`-th. The split depends only on the roster's names, so every machine
+/// of a matrix computes the same one, and the shards together are the whole roster, each
+/// student once.
+pub fn shard(students: Vec<Student>, index: usize, count: usize) -> Result<Vec<Student>> {
+    if count == 0 || index == 0 || index > count {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!("there is no shard {index} of {count}; shards are numbered 1 to N, as in 2/4"),
+        ));
+    }
+    Ok(students
+        .into_iter()
+        .enumerate()
+        .filter(|(position, _)| position % count == index - 1)
+        .map(|(_, student)| student)
+        .collect())
+}
+
+/// Where a student's JSON report is written.
+pub fn report_path(students_dir: &Path, name: &str) -> PathBuf {
+    students_dir.join(format!("{name}{REPORT}"))
+}
+
+/// Where the reason a student could not be graded is written.
+pub fn not_graded_path(students_dir: &Path, name: &str) -> PathBuf {
+    students_dir.join(format!("{name}{NOT_GRADED}"))
+}
+
+const REPORT: &str = ".json";
+const NOT_GRADED: &str = ".not-graded.txt";
+
+/// Whether `name` already has a report that reads back, which `--resume` keeps.
+pub fn has_report(students_dir: &Path, name: &str) -> bool {
+    std::fs::read_to_string(report_path(students_dir, name))
+        .is_ok_and(|text| crate::format::json::from_json(&text).is_ok())
+}
+
+/// One row of a gradebook: a student's name and outcome.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub name: String,
+    pub grade: StudentGrade,
+}
+
+/// Every outcome in `students_dir`, sorted by name: each `NAME.json` report, and each
+/// `NAME.not-graded.txt` whose student has no report. A report that does not read back (a run
+/// killed while writing it) becomes a row that says so.
+pub fn rows(students_dir: &Path) -> Result<Vec<Row>> {
+    let entries = std::fs::read_dir(students_dir)
+        .map_err(|source| Error::io("cannot list the reports in", students_dir, source))?;
+    let mut rows: Vec<Row> = Vec::new();
+    let mut not_graded: Vec<(String, PathBuf)> = Vec::new();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        if file_name.starts_with('.') {
+            continue;
+        }
+        if let Some(name) = file_name.strip_suffix(NOT_GRADED) {
+            not_graded.push((name.to_owned(), entry.path()));
+        } else if let Some(name) = file_name.strip_suffix(REPORT) {
+            let grade = std::fs::read_to_string(entry.path())
+                .map_err(|e| NotGraded::new(format!("cannot read {file_name}: {e}")))
+                .and_then(|text| {
+                    crate::format::json::from_json(&text)
+                        .map_err(|e| NotGraded::new(format!("{file_name}: {e}")))
+                });
+            rows.push(Row {
+                name: name.to_owned(),
+                grade,
+            });
+        }
+    }
+    for (name, path) in not_graded {
+        if rows.iter().any(|row| row.name == name) {
+            continue;
+        }
+        let reason = std::fs::read_to_string(&path)
+            .map_err(|source| Error::io("cannot read", &path, source))?;
+        rows.push(Row {
+            name,
+            grade: Err(NotGraded::new(reason.trim_end())),
+        });
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(rows)
+}
+
 /// Keeps letters, digits, `.`, `-` and `_`; everything else becomes `_`.
 fn safe_name(raw: &str) -> String {
     raw.chars()
@@ -151,6 +245,59 @@ mod tests {
         assert_eq!(safe_name("ada lovelace"), "ada_lovelace");
         assert_eq!(safe_name("../x"), ".._x");
         assert_eq!(safe_name("bob-2.final"), "bob-2.final");
+    }
+
+    fn named(names: &[&str]) -> Vec<Student> {
+        names
+            .iter()
+            .map(|name| Student {
+                name: (*name).to_owned(),
+                dir: PathBuf::from(name),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shards_split_the_sorted_roster_into_disjoint_parts_that_cover_it() {
+        let roster = named(&["a", "b", "c", "d", "e"]);
+        let mut seen = Vec::new();
+        for index in 1..=3 {
+            let part = shard(roster.clone(), index, 3).expect("a valid shard");
+            seen.extend(part.into_iter().map(|student| student.name));
+        }
+        seen.sort();
+        assert_eq!(seen, ["a", "b", "c", "d", "e"]);
+        let first: Vec<String> = shard(roster.clone(), 1, 3)
+            .expect("a valid shard")
+            .into_iter()
+            .map(|student| student.name)
+            .collect();
+        assert_eq!(first, ["a", "d"]);
+        assert!(shard(roster.clone(), 0, 3).is_err());
+        assert!(shard(roster.clone(), 4, 3).is_err());
+        assert!(shard(roster, 1, 0).is_err());
+    }
+
+    #[test]
+    fn rows_read_reports_and_reasons_and_prefer_a_report() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        std::fs::write(not_graded_path(dir.path(), "b.c"), "nested folder\n").expect("write");
+        std::fs::write(not_graded_path(dir.path(), "a"), "old reason").expect("write");
+        std::fs::write(report_path(dir.path(), "a"), "{ not json").expect("write");
+        std::fs::write(dir.path().join(".a.json.tmp"), "").expect("write");
+        let rows = rows(dir.path()).expect("the folder reads");
+        let names: Vec<&str> = rows.iter().map(|row| row.name.as_str()).collect();
+        assert_eq!(names, ["a", "b.c"]);
+        let reason = rows[0].grade.as_ref().unwrap_err().reason.clone();
+        assert!(
+            reason.starts_with("a.json: not a threadlings grade report"),
+            "{reason}"
+        );
+        assert_eq!(rows[1].grade.as_ref().unwrap_err().reason, "nested folder");
+        assert!(
+            !has_report(dir.path(), "a"),
+            "an unreadable report is not kept"
+        );
     }
 
     #[test]

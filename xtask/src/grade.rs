@@ -48,6 +48,29 @@ pub struct Flags {
     /// Grade only this exercise (repeatable; all when omitted), e.g. those assigned so far
     #[arg(long = "exercise", value_name = "N")]
     exercises: Vec<String>,
+    /// With --roster: grade only shard K of N (1-based) of the sorted roster, for a matrix of
+    /// machines; join their outputs with `cargo xtask gradebook merge`
+    #[arg(long, value_name = "K/N", requires = "roster", value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+    /// With --roster: skip students who already have a report in the output folder
+    #[arg(long, requires = "roster")]
+    resume: bool,
+    /// With --roster: grade only this student (repeatable), replacing their row in an existing
+    /// gradebook
+    #[arg(long = "student", value_name = "NAME", requires = "roster")]
+    students: Vec<String>,
+}
+
+fn parse_shard(text: &str) -> std::result::Result<(usize, usize), String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parsed {
+        Some((k, n)) if k >= 1 && k <= n => Ok((k, n)),
+        _ => Err(format!(
+            "`{text}` is not a shard; write K/N with 1 <= K <= N, as in 2/4"
+        )),
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -56,6 +79,8 @@ pub enum Format {
     Json,
     Junit,
     Gradescope,
+    /// GitHub Classroom's points, for `classroom-resources/autograding-grading-reporter`
+    Classroom,
     Markdown,
 }
 
@@ -114,6 +139,7 @@ impl Flags {
             Format::Json => format::json::to_json(&grade),
             Format::Junit => format::junit::to_junit(&grade),
             Format::Gradescope => format::gradescope::to_gradescope(&grade),
+            Format::Classroom => format::classroom::to_classroom(&grade),
             Format::Markdown => format::markdown::to_markdown(&grade),
         };
         match &self.out {
@@ -127,7 +153,13 @@ impl Flags {
             append_file(summary, &format::markdown::to_markdown(&grade))?;
         }
         anstream::eprintln!("{}/{} points", grade.points, grade.max_points);
-        Ok(if grade.points == grade.max_points {
+        // Passed means every test counts as passed (the scoring rule's `is_success`): a timing
+        // test the machine could not measure earns nothing but fails no one.
+        let passed = grade
+            .exercises
+            .iter()
+            .all(|exercise| exercise.status == ExerciseStatus::Passed);
+        Ok(if passed {
             crate::Exit::Passed
         } else {
             crate::Exit::Failed
@@ -139,7 +171,26 @@ impl Flags {
         workspace: &grader::workspace::Workspace,
         roster_dir: &Path,
     ) -> Result<crate::Exit> {
-        let students = roster::students(roster_dir)?;
+        let mut students = roster::students(roster_dir)?;
+        if let Some((index, count)) = self.shard {
+            students = roster::shard(students, index, count)?;
+        }
+        if !self.students.is_empty() {
+            for wanted in &self.students {
+                if !students.iter().any(|student| &student.name == wanted) {
+                    bail!(
+                        "no student `{wanted}` in {}{}; name a folder of the roster",
+                        roster_dir.display(),
+                        if self.shard.is_some() {
+                            " (in this shard)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+            students.retain(|student| self.students.contains(&student.name));
+        }
         let out_dir = self
             .out
             .clone()
@@ -147,6 +198,10 @@ impl Flags {
         let students_dir = out_dir.join("students");
         std::fs::create_dir_all(&students_dir)
             .with_context(|| format!("cannot create {}", students_dir.display()))?;
+        let before = students.len();
+        if self.resume {
+            students.retain(|student| !roster::has_report(&students_dir, &student.name));
+        }
         let jobs = roster::parallelism(self.jobs);
         let executable = std::env::current_exe().context("cannot find the xtask binary")?;
 
@@ -159,10 +214,16 @@ impl Flags {
             .progress_chars("#>-"),
         );
         anstream::eprintln!(
-            "Grading {} submissions in {}, {jobs} at a time",
+            "Grading {} submissions in {}, {jobs} at a time{}",
             students.len(),
-            roster_dir.display()
+            roster_dir.display(),
+            match before - students.len() {
+                0 => String::new(),
+                kept => format!(" ({kept} already graded, kept)"),
+            }
         );
+        let gradebook = out_dir.join("gradebook.csv");
+        let mut failure = None;
         let grade_one = |student: &Student| self.grade_student(&executable, &students_dir, student);
         let grades = roster::grade_all(&students, jobs, grade_one, &mut |student, grade| {
             let line = match grade {
@@ -175,26 +236,29 @@ impl Flags {
                 bar.println(format!("  {line}"));
             }
             bar.inc(1);
+            // The row is in the gradebook as soon as the student is done, so a run that stops
+            // keeps everything graded so far.
+            let written = record_student(&students_dir, student, grade)
+                .and_then(|()| crate::gradebook::write(&out_dir));
+            if let Err(error) = written {
+                failure.get_or_insert(error);
+            }
         });
         bar.finish_and_clear();
-
-        for (student, grade) in students.iter().zip(&grades) {
-            if let Ok(grade) = grade {
-                let path = students_dir.join(format!("{}.md", student.name));
-                write_file(&path, &format::markdown::to_markdown(grade))?;
-            }
+        if let Some(error) = failure {
+            return Err(error);
         }
-        let gradebook = out_dir.join("gradebook.csv");
-        write_file(&gradebook, &format::gradebook::to_csv(&students, &grades))?;
+        let rows = crate::gradebook::write(&out_dir)?;
         let graded = grades.iter().filter(|grade| grade.is_ok()).count();
         anstream::println!(
-            "Graded {graded} of {} submissions; gradebook: {}; reports: {}",
+            "Graded {graded} of {} submissions; gradebook ({} rows): {}; reports: {}",
             students.len(),
+            rows.len(),
             gradebook.display(),
             students_dir.display()
         );
         if let Some(summary) = &self.summary {
-            append_file(summary, &format::gradebook::to_markdown(&students, &grades))?;
+            append_file(summary, &format::gradebook::to_markdown(&rows))?;
         }
         Ok(if graded == students.len() {
             crate::Exit::Passed
@@ -211,7 +275,7 @@ impl Flags {
         students_dir: &Path,
         student: &Student,
     ) -> StudentGrade {
-        let json = students_dir.join(format!("{}.json", student.name));
+        let json = roster::report_path(students_dir, &student.name);
         let _ = std::fs::remove_file(&json);
         let mut command = Command::new(executable);
         command
@@ -262,12 +326,43 @@ fn paint_points(exercise: &ExerciseGrade) -> String {
     )
 }
 
-fn write_file(path: &Path, text: &str) -> Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+/// Writes the student's Markdown report, or the reason there is none, and removes what an
+/// earlier grading of the same student left that no longer holds.
+fn record_student(students_dir: &Path, student: &Student, grade: &StudentGrade) -> Result<()> {
+    let markdown = students_dir.join(format!("{}.md", student.name));
+    let not_graded = roster::not_graded_path(students_dir, &student.name);
+    match grade {
+        Ok(grade) => {
+            let _ = std::fs::remove_file(&not_graded);
+            write_file(&markdown, &format::markdown::to_markdown(grade))
+        }
+        Err(reason) => {
+            let _ = std::fs::remove_file(&markdown);
+            write_file(&not_graded, &format!("{reason}\n"))
+        }
+    }
+}
+
+/// Writes `text` to `path` whole or not at all (through a hidden file renamed over it), so a
+/// run stopped midway never leaves half a report for `--resume` or a merge to read.
+pub fn write_file(path: &Path, text: &str) -> Result<()> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create the folder {}", parent.display()))?;
     }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    // A device or a pipe (`--out /dev/stdout`) is written in place, never replaced.
+    if path.metadata().is_ok_and(|meta| !meta.is_file()) {
+        return std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()));
+    }
+    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+    let partial = parent
+        .unwrap_or(Path::new("."))
+        .join(format!(".{file_name}.partial"));
+    std::fs::write(&partial, text)
+        .and_then(|()| std::fs::rename(&partial, path))
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn append_file(path: &Path, text: &str) -> Result<()> {

@@ -9,9 +9,11 @@ mod activity;
 mod book;
 mod check;
 mod grade;
+mod gradebook;
 mod hint;
 mod list;
 mod new;
+mod publish;
 mod render;
 mod reset;
 mod verify;
@@ -52,6 +54,10 @@ enum Command {
     Verify(verify::Flags),
     /// Instructors: grade every exercise of a checkout, a submission or a roster, with points
     Grade(grade::Flags),
+    /// Instructors: join the outputs of `grade --roster --shard K/N` into one gradebook
+    Gradebook(gradebook::Flags),
+    /// Instructors: write the student edition a class forks, or a Gradescope autograder zip
+    Publish(publish::Flags),
     /// Maintainers: scaffold exercise NN from xtask/templates/, e.g. `cargo xtask new 13 work_stealing`
     New(new::Flags),
 }
@@ -94,6 +100,8 @@ fn main() -> ExitCode {
         Command::Book(flags) => flags.run(),
         Command::Verify(flags) => flags.run(),
         Command::Grade(flags) => flags.run(),
+        Command::Gradebook(flags) => flags.run(),
+        Command::Publish(flags) => flags.run(),
         Command::New(flags) => flags.run(),
     };
     // Whatever a test left behind and escaped its process group ends with the grader.

@@ -210,6 +210,13 @@ mod tests {
 
     #[test]
     fn a_new_exercise_keeps_every_consistency_rule() {
+        if !Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../solutions")
+            .is_dir()
+        {
+            eprintln!("skipped: `new` scaffolds a solution and its appendix page, which this edition has none of");
+            return;
+        }
         let checkout = MinimalCheckout::new("rules");
         scaffold(&checkout.0, 42, "work_stealing").expect("the exercise is scaffolded");
         let workspace = grader::workspace::Workspace::open(&checkout.0).expect("a checkout");
@@ -235,6 +242,13 @@ mod tests {
 
     #[test]
     fn a_taken_number_or_name_is_refused_and_nothing_is_written() {
+        if !Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../solutions")
+            .is_dir()
+        {
+            eprintln!("skipped: `new` scaffolds a solution and its appendix page, which this edition has none of");
+            return;
+        }
         let checkout = MinimalCheckout::new("taken");
         scaffold(&checkout.0, 42, "work_stealing").expect("the first one is written");
         let summary =

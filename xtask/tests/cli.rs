@@ -94,6 +94,13 @@ fn checking_the_stub_fails_with_a_report_that_teaches() {
 
 #[test]
 fn checking_the_solution_passes_and_points_to_the_next_exercise() {
+    if !std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../solutions")
+        .is_dir()
+    {
+        eprintln!("skipped: the student edition has no solutions/ to check");
+        return;
+    }
     xtask()
         .args(["check", "01", "--solution"])
         .assert()

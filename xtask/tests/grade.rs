@@ -174,12 +174,26 @@ fn gradescope_results_score_stubs_low_and_solutions_full() {
         .collect();
     assert!(
         failed.is_empty(),
-        "the reference solutions lost points:\n{}",
+        "the reference solutions failed tests:\n{}",
         failed.join("\n")
     );
+    // A timing test this machine could not measure right now is `inconclusive`: it fails no
+    // one but earns nothing, so full marks are the maximum less those tests.
+    let unmeasured: f64 = solutions["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .filter(|t| {
+            t["output"]
+                .as_str()
+                .is_some_and(|o| o.starts_with("inconclusive"))
+        })
+        .map(|t| t["max_score"].as_f64().unwrap_or_default())
+        .sum();
     assert_eq!(
-        solutions["score"], solutions["max_score"],
-        "solutions get full marks"
+        solutions["score"].as_f64().unwrap_or_default() + unmeasured,
+        solutions["max_score"].as_f64().unwrap_or_default(),
+        "solutions get every point but those of unmeasured timing tests"
     );
     assert_eq!(
         solutions["max_score"].as_f64(),
@@ -189,7 +203,7 @@ fn gradescope_results_score_stubs_low_and_solutions_full() {
     assert_eq!(
         output.status.code(),
         Some(0),
-        "full marks exit 0: {}",
+        "solutions exit 0, even when a timing test could not be measured: {}",
         stderr_of(&output)
     );
 }

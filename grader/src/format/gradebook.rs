@@ -2,15 +2,15 @@
 
 use std::fmt::Write;
 
-use crate::roster::{Student, StudentGrade};
+use crate::roster::Row;
 
 /// The gradebook: a row per student with the points of every exercise and the total. The
 /// columns are the exercises of the first report (every report of one run has the same).
 /// A student who could not be graded at all gets empty cells and the reason in `problem`.
-pub fn to_csv(students: &[Student], grades: &[StudentGrade]) -> String {
-    let columns: Vec<String> = grades
+pub fn to_csv(rows: &[Row]) -> String {
+    let columns: Vec<String> = rows
         .iter()
-        .find_map(|outcome| outcome.as_ref().ok())
+        .find_map(|row| row.grade.as_ref().ok())
         .map(|report| {
             report
                 .exercises
@@ -26,9 +26,9 @@ pub fn to_csv(students: &[Student], grades: &[StudentGrade]) -> String {
     writer
         .write_record(&header)
         .expect("writing to memory cannot fail");
-    for (student, outcome) in students.iter().zip(grades) {
+    for student in rows {
         let mut row = vec![student.name.clone()];
-        match outcome {
+        match &student.grade {
             Ok(report) => {
                 for column in &columns {
                     let points = report
@@ -56,11 +56,11 @@ pub fn to_csv(students: &[Student], grades: &[StudentGrade]) -> String {
 }
 
 /// The gradebook as a Markdown table, for a CI job summary.
-pub fn to_markdown(students: &[Student], grades: &[StudentGrade]) -> String {
+pub fn to_markdown(rows: &[Row]) -> String {
     let mut out =
         String::from("## threadlings gradebook\n\n| student | points |\n| --- | ---: |\n");
-    for (student, grade) in students.iter().zip(grades) {
-        let points = match grade {
+    for student in rows {
+        let points = match &student.grade {
             Ok(grade) => format!("{}/{}", grade.points, grade.max_points),
             Err(_) => "not graded".to_owned(),
         };

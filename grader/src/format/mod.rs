@@ -7,10 +7,12 @@
 //! - [`json`]: the model itself, in the documented `threadlings-grade/1` schema.
 //! - [`junit`]: JUnit XML for CI test reporters.
 //! - [`gradescope`]: Gradescope's `results.json`.
+//! - [`classroom`]: GitHub Classroom's points, for its autograding reporter.
 //! - [`markdown`]: a CI job summary.
 //! - [`text`]: the plain-text report of `cargo xtask grade`.
 //! - [`gradebook`]: a class's CSV gradebook and its Markdown summary.
 
+pub mod classroom;
 pub mod gradebook;
 pub mod gradescope;
 pub mod json;

@@ -1,0 +1,562 @@
+//! What an instructor does around grading: a class split into shards and merged back, resumed
+//! and regraded one student at a time; the student edition; the Gradescope autograder.
+//!
+//! Everything these tests write is under `CARGO_TARGET_TMPDIR`.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn xtask() -> Command {
+    let mut command = Command::cargo_bin("xtask").expect("the xtask binary is built");
+    command.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+    command
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("instructors")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a folder under target/");
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("creating a folder");
+    for entry in std::fs::read_dir(from).expect("listing").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copying");
+        }
+    }
+}
+
+fn run(command: &mut Command) -> Output {
+    command.output().expect("xtask runs")
+}
+
+fn stderr_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Grades `roster` (exercise 01 only) into `out` with the extra arguments.
+fn grade_roster(roster: &Path, out: &Path, extra: &[&str]) -> Output {
+    let output = run(xtask()
+        .args(["grade", "--exercise", "01", "--jobs", "2", "--roster"])
+        .arg(roster)
+        .arg("--out")
+        .arg(out)
+        .args(extra));
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "grade --roster {extra:?} could not run:\n{}",
+        stderr_of(&output)
+    );
+    output
+}
+
+/// A class of three on exercise 01: a full solution, the stub, and an upload nested one folder
+/// too deep, which cannot be graded and must still have its row.
+fn small_roster(dir: &Path) -> PathBuf {
+    let roster = dir.join("submissions");
+    copy_dir(
+        &root().join("solutions/01_race_counter"),
+        &roster.join("ada/01_race_counter"),
+    );
+    copy_dir(
+        &root().join("exercises/01_race_counter"),
+        &roster.join("bob/exercises/01_race_counter"),
+    );
+    copy_dir(
+        &root().join("exercises/01_race_counter"),
+        &roster.join("dan/upload/01_race_counter"),
+    );
+    roster
+}
+
+fn row<'a>(gradebook: &'a str, student: &str) -> &'a str {
+    gradebook
+        .lines()
+        .find(|line| line.starts_with(&format!("{student},")))
+        .unwrap_or_else(|| panic!("no row for {student} in\n{gradebook}"))
+}
+
+#[test]
+fn shards_merge_into_the_gradebook_of_one_machine_and_a_class_resumes_and_regrades() {
+    if !root().join("solutions").is_dir() {
+        eprintln!("skipped: this edition has no solutions/ to grade a class with");
+        return;
+    }
+    let dir = fresh_dir("shards");
+    let roster = small_roster(&dir);
+
+    let one = dir.join("one");
+    grade_roster(&roster, &one, &[]);
+    let whole = read(&one.join("gradebook.csv"));
+    assert!(row(&whole, "ada").starts_with("ada,16,16,16,"), "{whole}");
+    assert!(row(&whole, "bob").starts_with("bob,1,1,16,"), "{whole}");
+    assert!(row(&whole, "dan").contains("holds neither"), "{whole}");
+
+    // Each shard grades its part only; together they are the class, each student once.
+    let shards: Vec<PathBuf> = (1..=2).map(|k| dir.join(format!("shard{k}"))).collect();
+    for (k, shard) in shards.iter().enumerate() {
+        grade_roster(&roster, shard, &["--shard", &format!("{}/2", k + 1)]);
+    }
+    let shard_rows: Vec<usize> = shards
+        .iter()
+        .map(|shard| read(&shard.join("gradebook.csv")).lines().count() - 1)
+        .collect();
+    assert_eq!(shard_rows, [2, 1], "ada and dan in 1/2, bob in 2/2");
+    let merged = dir.join("merged");
+    let output = run(xtask()
+        .args(["gradebook", "merge"])
+        .arg(&merged)
+        .args(&shards));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "dan was not graded:\n{}",
+        stderr_of(&output)
+    );
+    assert_eq!(
+        read(&merged.join("gradebook.csv")),
+        whole,
+        "the merged gradebook differs from the one-machine gradebook"
+    );
+
+    // A second run with --resume keeps the reports it has and grades only who has none.
+    let ada_report = read(&one.join("students/ada.json"));
+    let output = grade_roster(&roster, &one, &["--resume"]);
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("Grading 1 submissions") && stderr.contains("2 already graded, kept"),
+        "{stderr}"
+    );
+    assert_eq!(
+        read(&one.join("students/ada.json")),
+        ada_report,
+        "--resume regraded ada"
+    );
+    assert_eq!(read(&one.join("gradebook.csv")), whole);
+
+    // Bob fixes his code; regrading him alone changes his row and no other.
+    std::fs::copy(
+        root().join("solutions/01_race_counter/src/lib.rs"),
+        roster.join("bob/exercises/01_race_counter/src/lib.rs"),
+    )
+    .expect("bob's new code");
+    grade_roster(&roster, &one, &["--student", "bob"]);
+    let regraded = read(&one.join("gradebook.csv"));
+    assert!(
+        row(&regraded, "bob").starts_with("bob,16,16,16,"),
+        "{regraded}"
+    );
+    assert_eq!(row(&regraded, "ada"), row(&whole, "ada"));
+    assert_eq!(row(&regraded, "dan"), row(&whole, "dan"));
+    assert_eq!(
+        read(&one.join("students/ada.json")),
+        ada_report,
+        "--student bob regraded ada"
+    );
+
+    // Two shards that disagree about a student are not from one run, and are refused.
+    std::fs::write(shards[0].join("students/bob.json"), "{}").expect("a conflicting report");
+    let output = run(xtask()
+        .args(["gradebook", "merge"])
+        .arg(dir.join("bad"))
+        .args(&shards));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr_of(&output).contains("bob.json differs between"),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
+fn has_solutions() -> bool {
+    root().join("solutions").is_dir()
+}
+
+/// Where the editions' own workspaces build: shared between runs and between the two edition
+/// tests, so that only the first run compiles every dependency.
+fn editions_target() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("editions-build")
+}
+
+/// Empties `dir` but for its `target/` (build output an edition may keep between runs).
+fn empty_but_target(dir: &Path) {
+    std::fs::create_dir_all(dir).expect("a folder under target/");
+    for entry in std::fs::read_dir(dir).expect("listing").flatten() {
+        if entry.file_name() != "target" {
+            let path = entry.path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).expect("removing an old edition");
+            } else {
+                std::fs::remove_file(&path).expect("removing an old edition");
+            }
+        }
+    }
+}
+
+/// `cargo` (or a script) run inside a published edition: its own workspace, never this one's
+/// (`cargo test` passes this checkout's CARGO_WORKSPACE_DIR down, and `[env]` does not
+/// override it).
+fn in_edition(program: &str, dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    command
+        .current_dir(dir)
+        .env_remove("CARGO_WORKSPACE_DIR")
+        .env("CARGO_TARGET_DIR", editions_target())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+fn timed(what: &str, command: &mut std::process::Command) -> Output {
+    let started = std::time::Instant::now();
+    let output = command.output().expect("the command runs");
+    eprintln!("{what}: {:.1} s", started.elapsed().as_secs_f64());
+    output
+}
+
+#[test]
+fn the_student_edition_has_no_solutions_and_its_commands_work() {
+    if !has_solutions() {
+        eprintln!("skipped: the student edition is published from the instructor's edition");
+        return;
+    }
+    let edition = Path::new(env!("CARGO_TARGET_TMPDIR")).join("instructors/student-edition");
+    empty_but_target(&edition);
+    let output = run(xtask().args(["publish", "student"]).arg(&edition));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+
+    assert!(
+        !edition.join("solutions").exists(),
+        "the student edition has solutions/"
+    );
+    assert!(!edition.join("book/src/solutions").exists());
+    let summary = read(&edition.join("book/src/SUMMARY.md"));
+    assert!(
+        !summary.contains("solutions/"),
+        "the book links solutions:\n{summary}"
+    );
+    for exercise in std::fs::read_dir(edition.join("grader/hidden"))
+        .expect("hidden tests")
+        .flatten()
+    {
+        assert!(
+            exercise.path().join("tests.rs").is_file(),
+            "check needs the hidden tests"
+        );
+        assert!(
+            !exercise.path().join("mutants").exists(),
+            "{:?} kept its mutants",
+            exercise.path()
+        );
+    }
+    assert!(read(&edition.join("README.md")).contains("This is the student edition"));
+    assert!(
+        !read(&edition.join("Cargo.lock")).contains("_solution\""),
+        "Cargo.lock lists solutions"
+    );
+    let chapter = read(&edition.join("book/src/exercises/03_bounded_queue.md"));
+    assert!(
+        chapter.contains("{{#include shown/"),
+        "03's excerpt is not copied:\n{chapter}"
+    );
+
+    let output = timed(
+        "student edition: cargo xtask list",
+        in_edition("cargo", &edition).args(["xtask", "list"]),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("01_race_counter"));
+
+    let output = timed(
+        "student edition: cargo xtask check 01",
+        in_edition("cargo", &edition).args(["xtask", "check", "01"]),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the stub fails its check:\n{stdout}\n{}",
+        stderr_of(&output)
+    );
+    assert!(stdout.contains("1/16 points"), "{stdout}");
+}
+
+/// An instructor's private test for 01, worth 4 points, which the reference solution passes.
+fn private_tests(dir: &Path) -> PathBuf {
+    let exam = dir.join("exam");
+    let tests = exam.join("01_race_counter");
+    std::fs::create_dir_all(&tests).expect("exam/01_race_counter");
+    std::fs::write(
+        tests.join("tests.rs"),
+        r#"fn sixteen_threads_add_up() {
+    let counter = race_counter::Counter::new();
+    race_counter::run_concurrently(16, |index| counter.add(index as u64));
+    assert_eq!(counter.get(), 120, "16 threads adding 0..16 must total 120");
+}
+harness::hidden_tests![sixteen_threads_add_up];
+"#,
+    )
+    .expect("writing the private tests");
+    std::fs::write(
+        tests.join("exercise.toml"),
+        "[[tests]]\nname = \"sixteen_threads_add_up\"\npoints = 4\n",
+    )
+    .expect("writing the private metadata");
+    exam
+}
+
+fn unzip(zip: &Path, into: &Path) {
+    let file = std::fs::File::open(zip).expect("the zip exists");
+    let mut archive = zip::ZipArchive::new(file).expect("a zip archive");
+    archive.extract(into).expect("the zip extracts");
+}
+
+/// Runs the unzipped autograder on `upload` and returns its results.json, checked against
+/// Gradescope's specification.
+fn autograde(root: &Path, upload: impl Fn(&Path)) -> serde_json::Value {
+    let submission = root.join("submission");
+    let _ = std::fs::remove_dir_all(&submission);
+    std::fs::create_dir_all(&submission).expect("submission/");
+    upload(&submission);
+    let _ = std::fs::remove_file(root.join("results/results.json"));
+    let output = timed(
+        "gradescope: run_autograder",
+        in_edition("bash", root)
+            .arg(root.join("source/run_autograder"))
+            .env("AUTOGRADER_ROOT", root),
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "run_autograder failed:\n{}",
+        stderr_of(&output)
+    );
+    let text = read(&root.join("results/results.json"));
+    let problems = grader::format::gradescope::gradescope_problems(&text);
+    assert!(
+        problems.is_empty(),
+        "results.json breaks Gradescope's format:\n{}\n{text}",
+        problems.join("\n")
+    );
+    serde_json::from_str(&text).expect("results.json is JSON")
+}
+
+#[test]
+fn the_gradescope_autograder_grades_uploads_end_to_end_in_a_temporary_root() {
+    if !has_solutions() {
+        eprintln!("skipped: the autograder is tested with the reference solution as a submission");
+        return;
+    }
+    let dir = fresh_dir("gradescope");
+    let exam = private_tests(&dir);
+    let zip = dir.join("autograder.zip");
+    let output = run(xtask()
+        .args(["publish", "gradescope", "--exercise", "01", "--hidden"])
+        .arg(&exam)
+        .arg(&zip));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+
+    // Gradescope unzips the autograder into source/ and runs setup.sh once. The course's
+    // target/ is kept between runs of this test, as an image keeps what setup built.
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("instructors/autograder");
+    let kept = root.join("source/course/target");
+    let parked = root.with_file_name("autograder-target");
+    let _ = std::fs::remove_dir_all(&parked);
+    if kept.is_dir() {
+        std::fs::rename(&kept, &parked).expect("parking the course's target/");
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    unzip(&zip, &root.join("source"));
+    if parked.is_dir() {
+        std::fs::rename(&parked, &kept).expect("restoring the course's target/");
+    }
+    assert!(
+        !root.join("source/course/solutions").exists(),
+        "the autograder ships solutions"
+    );
+    let output = timed(
+        "gradescope: setup.sh",
+        in_edition("bash", &root)
+            .arg(root.join("source/setup.sh"))
+            .env("AUTOGRADER_ROOT", &root),
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "setup.sh failed:\n{}",
+        stderr_of(&output)
+    );
+
+    let solution = root_solution();
+    // A fork downloaded from GitHub: the repository inside one extra folder.
+    let results = autograde(&root, |upload| {
+        copy_dir(
+            &solution,
+            &upload.join("threadlings-main/exercises/01_race_counter"),
+        );
+    });
+    assert_eq!(
+        results["score"], 20.0,
+        "16 canonical and 4 private points:\n{results:#}"
+    );
+    let names: Vec<&str> = results["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .filter_map(|test| test["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"01_race_counter::private::sixteen_threads_add_up"),
+        "{names:?}"
+    );
+
+    // The lib.rs of the one exercise assigned, dragged in on its own: the stub.
+    let results = autograde(&root, |upload| {
+        std::fs::copy(
+            root.join("source/course/exercises/01_race_counter/src/lib.rs"),
+            upload.join("lib.rs"),
+        )
+        .expect("a loose lib.rs");
+    });
+    assert_eq!(
+        results["score"], 1.0,
+        "the stub earns 1 point:\n{results:#}"
+    );
+
+    // Nothing gradable: still a results.json, with score 0 and what to upload instead.
+    let results = autograde(&root, |upload| {
+        std::fs::write(upload.join("notes.txt"), "my answers").expect("a note");
+    });
+    assert_eq!(results["score"], 0.0);
+    assert!(
+        results["output"]
+            .as_str()
+            .is_some_and(|text| text.contains("Upload your repository")),
+        "{results:#}"
+    );
+}
+
+fn root_solution() -> PathBuf {
+    root().join("solutions/01_race_counter")
+}
+
+/// check-jsonschema, pinned, installed by pip under target/tools/ on first use: it carries
+/// the GitHub workflow schema with it, so no schema is fetched at test time.
+fn check_jsonschema() -> PathBuf {
+    let tools = root().join("target/tools/check-jsonschema-0.39.0");
+    if !tools.join("check_jsonschema").is_dir() {
+        let status = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+            ])
+            .arg(&tools)
+            .arg("check-jsonschema==0.39.0")
+            .status()
+            .expect("python3 runs");
+        assert!(
+            status.success(),
+            "cannot install check-jsonschema 0.39.0 with pip"
+        );
+    }
+    tools
+}
+
+#[test]
+fn the_books_workflows_keep_to_githubs_schema_and_classroom_gets_points_per_test() {
+    let instructors = root().join("book/src/instructors");
+    let tools = check_jsonschema();
+    for workflow in ["classroom.yml", "autograding.yml", "roster-matrix.yml"] {
+        let output = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "check_jsonschema",
+                "--builtin-schema",
+                "vendor.github-workflows",
+            ])
+            .arg(instructors.join(workflow))
+            .env("PYTHONPATH", &tools)
+            .output()
+            .expect("check-jsonschema runs");
+        assert!(
+            output.status.success(),
+            "{workflow} breaks GitHub's workflow schema:\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+
+    // What Classroom and its reporter look for, by name.
+    let autograding = read(&instructors.join("autograding.yml"));
+    for needed in [
+        "name: Autograding Tests\n",
+        "  run-autograding-tests:\n    name: Autograding Tests\n",
+        "uses: classroom-resources/autograding-grading-reporter@v1",
+        "THREADLINGS_RESULTS: ${{ steps.threadlings.outputs.result }}",
+        "runners: threadlings",
+        "id: threadlings",
+        "cargo xtask grade --submission ../submission --format classroom --out ../classroom.json",
+    ] {
+        assert!(
+            autograding.contains(needed),
+            "autograding.yml lacks `{needed}`"
+        );
+    }
+    let matrix = read(&instructors.join("roster-matrix.yml"));
+    assert!(matrix.contains("--shard ${{ matrix.shard }}/8"), "{matrix}");
+    assert!(
+        matrix.contains("cargo xtask gradebook merge gradebook shards/*"),
+        "{matrix}"
+    );
+
+    // The workflow's format on the stub of 01: one entry per test with its own points.
+    let dir = fresh_dir("classroom");
+    let out = dir.join("classroom.json");
+    let output = run(xtask()
+        .args([
+            "grade",
+            "--exercise",
+            "01",
+            "--format",
+            "classroom",
+            "--submission",
+        ])
+        .arg(root().join("exercises"))
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    let results: serde_json::Value = serde_json::from_str(&read(&out)).expect("JSON");
+    assert_eq!(results["version"], 1);
+    assert_eq!(results["status"], "fail");
+    assert_eq!(results["max_score"], 16);
+    let tests = results["tests"].as_array().expect("tests");
+    let earned: u64 = tests.iter().filter_map(|test| test["score"].as_u64()).sum();
+    assert_eq!(earned, 1, "the stub's one point, per test: {results:#}");
+    assert!(tests
+        .iter()
+        .any(|test| test["status"] == "pass" && test["score"] == 1));
+    assert!(tests
+        .iter()
+        .filter(|test| test["status"] == "fail")
+        .all(|test| test["score"] == 0 && !test["message"].as_str().unwrap_or("").is_empty()));
+}
