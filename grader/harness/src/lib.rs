@@ -20,6 +20,7 @@
 pub mod measure;
 pub mod model;
 pub mod procfs;
+pub mod rendezvous;
 mod protocol;
 mod run;
 pub mod timing;
