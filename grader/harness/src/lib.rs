@@ -21,6 +21,7 @@ pub mod measure;
 pub mod model;
 pub mod procfs;
 pub mod rendezvous;
+pub mod waits;
 mod protocol;
 mod run;
 pub mod timing;
