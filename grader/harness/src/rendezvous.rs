@@ -14,6 +14,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 const OPEN: u32 = 0;
@@ -37,6 +38,9 @@ struct Shared {
 pub struct Rendezvous {
     shared: &'static Shared,
     needed: u32,
+    /// Threads of this process that are waiting *for* the watcher, so their own timed wait
+    /// must not count as a thread that could still move.
+    unwatched: Mutex<BTreeSet<i32>>,
 }
 
 /// The rendezvous the signal handler of [`Rendezvous::watch_new_threads`] arrives at.
@@ -63,7 +67,11 @@ impl Rendezvous {
             );
             &*(address as *const Shared)
         };
-        Box::leak(Box::new(Rendezvous { shared, needed }))
+        Box::leak(Box::new(Rendezvous {
+            shared,
+            needed,
+            unwatched: Mutex::new(BTreeSet::new()),
+        }))
     }
 
     /// Waits until `needed` participants wait here at once (then `true`), or until the
@@ -107,6 +115,17 @@ impl Rendezvous {
         {
             futex_wake_all(&self.shared.state);
         }
+    }
+
+    /// Runs `wait` on this thread without counting this thread as one that could still move:
+    /// for a test's own wait that the watcher is meant to end (through `on_stuck`), with a
+    /// timeout only as a fallback.
+    pub fn unwatched<R>(&self, wait: impl FnOnce() -> R) -> R {
+        let me = current_thread_id();
+        self.unwatched.lock().unwrap().insert(me);
+        let result = wait();
+        self.unwatched.lock().unwrap().remove(&me);
+        result
     }
 
     /// Runs `body` on this thread while another thread watches for the moment nobody can
@@ -185,7 +204,7 @@ impl Rendezvous {
                         }
                     }
                     let now = self.arrived();
-                    if now != arrived || !everyone_else_asleep(watcher) {
+                    if now != arrived || !self.everyone_else_asleep(watcher) {
                         arrived = now;
                         quiet = 0;
                     } else {
@@ -204,6 +223,25 @@ impl Rendezvous {
             finished.store(true, Ordering::Release);
             result
         })
+    }
+    /// Every thread of this process but `watcher`, and every thread of its living children, is
+    /// asleep with no timer that could wake it: only another thread could, and none is awake.
+    fn everyone_else_asleep(&self, watcher: i32) -> bool {
+        let unwatched = self.unwatched.lock().unwrap().clone();
+        let own = own_threads()
+            .into_iter()
+            .filter(|tid| *tid != watcher && !unwatched.contains(tid))
+            .map(|tid| format!("/proc/self/task/{tid}"));
+        let children = crate::child_processes()
+            .into_iter()
+            .filter(|child| !child.zombie)
+            .flat_map(|child| {
+                let dir = format!("/proc/{}/task", child.pid);
+                threads_of(&dir)
+                    .into_iter()
+                    .map(move |tid| format!("{dir}/{tid}"))
+            });
+        own.chain(children).all(|task| asleep_for_good(&task))
     }
 }
 
@@ -232,25 +270,6 @@ fn threads_of(task_dir: &str) -> Vec<i32> {
         .flatten()
         .filter_map(|entry| entry.file_name().to_string_lossy().parse().ok())
         .collect()
-}
-
-/// Every thread of this process but `watcher`, and every thread of its living children, is
-/// asleep with no timer that could wake it: only another thread could, and none is awake.
-fn everyone_else_asleep(watcher: i32) -> bool {
-    let own = own_threads()
-        .into_iter()
-        .filter(|tid| *tid != watcher)
-        .map(|tid| format!("/proc/self/task/{tid}"));
-    let children = crate::child_processes()
-        .into_iter()
-        .filter(|child| !child.zombie)
-        .flat_map(|child| {
-            let dir = format!("/proc/{}/task", child.pid);
-            threads_of(&dir)
-                .into_iter()
-                .map(move |tid| format!("{dir}/{tid}"))
-        });
-    own.chain(children).all(|task| asleep_for_good(&task))
 }
 
 /// Is this thread (a `/proc/.../task/TID` folder) sleeping in a wait that only another thread
