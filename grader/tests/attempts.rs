@@ -100,10 +100,7 @@ fn passes_every_clock_free_test(
         .filter(|test| test.speedup.is_none())
         .map(|test| test.name.clone())
         .collect();
-    let options = Options {
-        color: false,
-        only,
-    };
+    let options = Options { color: false, only };
     let report = check::check(workspace, exercise, &subject, &options).expect("grading runs");
     match &report.outcome {
         Outcome::Graded { tests } => {
@@ -120,7 +117,9 @@ fn passes_every_clock_free_test(
                 )
             })
         }
-        other => Some(format!("a right solution must build and be graded, got {other:?}")),
+        other => Some(format!(
+            "a right solution must build and be graded, got {other:?}"
+        )),
     }
 }
 

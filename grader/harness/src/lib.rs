@@ -20,11 +20,11 @@
 pub mod measure;
 pub mod model;
 pub mod procfs;
-pub mod rendezvous;
-pub mod waits;
 mod protocol;
+pub mod rendezvous;
 mod run;
 pub mod timing;
+pub mod waits;
 
 pub use protocol::{PanicRecord, Report, ReportOutcome, RESULT_FD};
 pub use run::{child_processes, inconclusive, leftover_children, main, note, ChildProcess};

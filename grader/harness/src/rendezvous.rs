@@ -159,7 +159,10 @@ impl Rendezvous {
             action.sa_flags = libc::SA_RESTART;
             libc::sigemptyset(&mut action.sa_mask);
             let status = libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut());
-            assert!(status == 0, "the grader could not install its signal handler");
+            assert!(
+                status == 0,
+                "the grader could not install its signal handler"
+            );
         }
         self.watch_with(true, on_stuck, body)
     }
@@ -309,7 +312,9 @@ fn waits_with_a_timer(syscall: &str) -> bool {
         libc::SYS_nanosleep | libc::SYS_clock_nanosleep => true,
         // futex(addr, op, value, timeout, ..): a null timeout waits for a wake-up only.
         libc::SYS_futex => argument(3) != 0,
-        libc::SYS_ppoll | libc::SYS_pselect6 => argument(if number == libc::SYS_ppoll { 2 } else { 4 }) != 0,
+        libc::SYS_ppoll | libc::SYS_pselect6 => {
+            argument(if number == libc::SYS_ppoll { 2 } else { 4 }) != 0
+        }
         #[cfg(target_arch = "x86_64")]
         libc::SYS_poll => !no_timeout_int(2),
         #[cfg(target_arch = "x86_64")]
@@ -367,9 +372,15 @@ mod tests {
 
     #[test]
     fn timed_waits_are_not_asleep_for_good() {
-        assert!(waits_with_a_timer("35 0x7ffd 0x0 0x0 0x0 0x0 0x0 0x7ffd 0x7f"));
-        assert!(!waits_with_a_timer("202 0x55d0 0x80 0x0 0x0 0x0 0x0 0x7ffd 0x7f"));
-        assert!(waits_with_a_timer("202 0x55d0 0x80 0x0 0x7ffd1 0x0 0x0 0x7ffd 0x7f"));
+        assert!(waits_with_a_timer(
+            "35 0x7ffd 0x0 0x0 0x0 0x0 0x0 0x7ffd 0x7f"
+        ));
+        assert!(!waits_with_a_timer(
+            "202 0x55d0 0x80 0x0 0x0 0x0 0x0 0x7ffd 0x7f"
+        ));
+        assert!(waits_with_a_timer(
+            "202 0x55d0 0x80 0x0 0x7ffd1 0x0 0x0 0x7ffd 0x7f"
+        ));
         assert!(waits_with_a_timer("running"));
     }
 }
