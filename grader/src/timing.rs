@@ -298,14 +298,18 @@ pub fn decide(
                         MAX_SPREAD * 100.0,
                         measurement.speedup
                     ),
+                    _ if measurement.learner_spread > MAX_SPREAD => format!(
+                        "attempt {number}: your runs varied by {:.0}% (at most {:.0}% is), so \
+                         your code's {:.2}× could not be judged",
+                        measurement.learner_spread * 100.0,
+                        MAX_SPREAD * 100.0,
+                        measurement.speedup
+                    ),
                     _ => format!(
                         "attempt {number}: your code's {:.2}× is below the {:.2}× expected, but \
-                         the machine was loaded (the grader's reference reached {:.2}×) or your \
-                         runs varied by {:.0}%, so it could not be judged",
-                        measurement.speedup,
-                        measurement.threshold,
-                        measurement.reference_speedup,
-                        measurement.learner_spread * 100.0
+                         the machine was loaded (the grader's reference reached {:.2}×) and it \
+                         is more than no gain at all, so it could not be judged",
+                        measurement.speedup, measurement.threshold, measurement.reference_speedup
                     ),
                 });
                 if number < MAX_ATTEMPTS {
