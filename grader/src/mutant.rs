@@ -29,6 +29,10 @@ pub struct MutantSpec {
     pub mistake: String,
     /// Which hidden test must reject it, with which verdict.
     pub expect: Expectation,
+    /// The id of the contract sentence this mutant breaks (`"08.in-flight"`: exercise number,
+    /// then a short name), so that `verify` can show which sentences a mutant proves.
+    #[serde(default)]
+    pub contract: Option<String>,
     /// The edits that turn the solution into this mutant.
     #[serde(rename = "edit")]
     pub edits: Vec<Edit>,
@@ -137,6 +141,7 @@ mod tests {
             path: PathBuf::from("mutants/example.toml"),
             spec: MutantSpec {
                 mistake: "an example".into(),
+                contract: None,
                 expect: Expectation {
                     rejected_by: "some_test".into(),
                     verdict: Expected::AnyTimeout,

@@ -12,17 +12,27 @@
 //!   metadata (how much of the machine's parallelism the exercise can reasonably reach).
 //!
 //! The minimum of several runs is used because noise only ever makes a run slower. One
-//! measuring process is an *attempt*, and the decision follows these rules:
+//! measuring process is an *attempt*. Whether the machine lets an attempt judge anything is
+//! decided from the reference kernel alone, never from the learner's runs, which the code under
+//! test could make jitter on purpose:
 //!
 //! - `p == 1`: nothing to measure, `inconclusive (1 core)`.
-//! - An attempt whose `S_ref` is below [`busy_below`] or above [`impossible_above`], or whose
-//!   runs of one kind varied by more than [`MAX_SPREAD`], ran on a busy machine: wait (longer
-//!   each time) and try again. When every attempt was busy, the verdict is `inconclusive (machine
+//! - *Busy*: `S_ref` below [`usable_below`] or above [`impossible_above`], or the reference runs
+//!   of one kind varied by more than [`MAX_SPREAD`]. Nothing is judged: wait (longer each
+//!   time) and try again. When every attempt was busy, the verdict is `inconclusive (machine
 //!   busy)`: a correct solution is never failed for someone else's load.
-//! - An attempt on a quiet machine with `S ≥ τ` passes. A busy attempt never passes, however
-//!   fast the learner's runs look: under load the serial runs can be slowed more than the
-//!   parallel ones by chance, and a serial solution must never pass that way.
-//! - It fails only after [`FAILS_NEEDED`] conclusive attempts below `τ`.
+//! - *Quiet*: `S_ref` at least [`busy_below`] (half of the ideal gain). `S ≥ τ` passes; below
+//!   `τ` counts against the code.
+//! - *Loaded*: `S_ref` usable but below [`busy_below`], as with one CPU hog on two cores.
+//!   `S ≥ τ` still passes (τ has its 1.2 floor). The code counts against itself only when it
+//!   got at most [`NO_GAIN_SHARE`] of the gain the reference got in the same attempt, the
+//!   signature of code that does not run in parallel at all; anything between is undecided
+//!   and retried like a busy attempt.
+//! - An attempt whose own runs (the learner's) varied by more than [`MAX_SPREAD`] is undecided
+//!   whatever its speedup: load lasting through all five serial runs made a serial pool look
+//!   2.14× faster once (one CPU hog and ~10 other runnable processes on 2 cores), and load
+//!   through the parallel runs makes parallel code look serial.
+//! - It fails only after [`FAILS_NEEDED`] attempts counted against the code.
 //!
 //! Timing never stands alone: each timing exercise also has structural tests that do not depend
 //! on the clock (which processes did the work, and that the parent did none), so a serial
@@ -51,11 +61,22 @@ pub const MAX_SPREAD: f64 = 0.25;
 /// The first wait after a busy attempt; each later wait doubles it.
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
-/// The reference speedup below which the machine counts as busy: half of the ideal gain.
+/// The reference speedup below which the machine counts as loaded: half of the ideal gain.
 /// On two cores a reference below 1.5× means something else holds one of them.
 pub fn busy_below(workers: usize) -> f64 {
     1.0 + 0.5 * (workers as f64 - 1.0)
 }
+
+/// The reference speedup below which nothing can be judged: less than 15% of the ideal gain
+/// is too close to no gain at all to tell parallel code from serial code.
+pub fn usable_below(workers: usize) -> f64 {
+    1.0 + 0.15 * (workers as f64 - 1.0)
+}
+
+/// On a loaded machine, code that got at most this share of the reference's gain in the same
+/// attempt shows no parallelism at all: a serial pool sits at 0%, while a correct one gets
+/// about as much as the reference (one CPU hog on 2 cores: 1.37–1.52× against 1.20–1.35×).
+pub const NO_GAIN_SHARE: f64 = 0.25;
 
 /// A reference speedup above this is impossible on `workers` cores: something slowed the
 /// serial reference runs, and the threshold computed from it would be unfair.
@@ -83,8 +104,14 @@ pub struct Measurement {
     /// worker computed the whole time, about 1 when one did all the work.
     pub cpu_per_wall: f64,
     /// How much slower than the fastest the typical run of a kind was, as a fraction (0.05 is
-    /// 5%), worst over the four kinds: the noise of this attempt.
+    /// 5%), worst over the four kinds: the noise of this attempt, as the learner is told it.
     pub spread: f64,
+    /// The same, over the two kinds of reference runs only: what decides whether the machine
+    /// was too noisy, since the code under test cannot influence it.
+    pub reference_spread: f64,
+    /// The same, over the learner's two kinds of runs: a noisy attempt never counts against
+    /// the code (but never makes the machine busy either).
+    pub learner_spread: f64,
     /// The learner's fastest serial run, in milliseconds.
     pub serial_ms: f64,
 }
@@ -109,11 +136,14 @@ impl Measurement {
         let ratio = |a: u64, b: u64| a as f64 / (b.max(1)) as f64;
         let speedup = ratio(fastest[0].wall_ns, fastest[1].wall_ns);
         let reference_speedup = ratio(fastest[2].wall_ns, fastest[3].wall_ns);
-        let spread = kinds
+        let spreads: Vec<f64> = kinds
             .iter()
             .zip(&fastest)
             .map(|(kind, best)| ratio(median_wall(kind), best.wall_ns) - 1.0)
-            .fold(0.0, f64::max);
+            .collect();
+        let spread = spreads.iter().copied().fold(0.0, f64::max);
+        let reference_spread = spreads[2].max(spreads[3]);
+        let learner_spread = spreads[0].max(spreads[1]);
         Some(Measurement {
             workers: samples.workers,
             speedup,
@@ -121,20 +151,49 @@ impl Measurement {
             threshold: threshold(alpha, reference_speedup),
             cpu_per_wall: ratio(fastest[1].cpu_ns, fastest[1].wall_ns),
             spread,
+            reference_spread,
+            learner_spread,
             serial_ms: fastest[0].wall_ns as f64 / 1e6,
         })
     }
 
-    /// The machine was too busy for this attempt to judge anything: the reference could not
-    /// speed up, or the runs were too noisy for their fastest to mean much.
+    /// The machine was too busy for this attempt to judge anything: the reference could
+    /// barely speed up, sped up impossibly, or its runs were too noisy for their fastest to
+    /// mean much. Only the reference decides this; the learner's runs never do.
     pub fn busy(&self) -> bool {
-        self.reference_speedup < busy_below(self.workers)
+        self.reference_speedup < usable_below(self.workers)
             || self.reference_speedup > impossible_above(self.workers)
-            || self.spread > MAX_SPREAD
+            || self.reference_spread > MAX_SPREAD
+    }
+
+    /// Usable, but something else held part of the machine: the reference reached less than
+    /// half of the ideal gain.
+    pub fn loaded(&self) -> bool {
+        !self.busy() && self.reference_speedup < busy_below(self.workers)
     }
 
     pub fn fast_enough(&self) -> bool {
         self.speedup >= self.threshold
+    }
+
+    /// What this attempt says about the code.
+    pub fn judge(&self) -> Judgement {
+        if self.busy() {
+            Judgement::Busy
+        } else if self.learner_spread > MAX_SPREAD {
+            // Load that lasts through all the serial runs can make serial code look fast, and
+            // load through the parallel runs parallel code look slow: the fastest run of a
+            // noisy kind means nothing either way.
+            Judgement::Undecided
+        } else if self.fast_enough() {
+            Judgement::Fast
+        } else if !self.loaded()
+            || self.speedup - 1.0 <= NO_GAIN_SHARE * (self.reference_speedup - 1.0)
+        {
+            Judgement::Slow
+        } else {
+            Judgement::Undecided
+        }
     }
 
     /// The measurement in one sentence a learner understands.
@@ -153,6 +212,22 @@ impl Measurement {
             self.serial_ms
         )
     }
+}
+
+/// What one attempt says about the code under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judgement {
+    /// The machine could not show a speedup: nothing is judged.
+    Busy,
+    /// At least the speedup expected.
+    Fast,
+    /// Below it on a quiet machine, or no gain at all on a loaded one, with steady runs of the
+    /// code: counts against the code.
+    Slow,
+    /// Below it, but with some gain on a loaded machine, or with the code's own runs too noisy
+    /// to trust their fastest: could be either, so try again. Code that makes its own runs
+    /// jitter gains only this; the clock-free tests still fail serial code.
+    Undecided,
 }
 
 fn median_wall(samples: &[Sample]) -> u64 {
@@ -204,30 +279,49 @@ pub fn decide(
             Attempt::Failed(verdict) => return Ok(Decision { verdict, notes }),
             Attempt::Measured(measurement) => measurement,
         };
-        if measurement.busy() {
-            notes.push(format!(
-                "attempt {number}: the machine was busy (the reference reached {:.2}×, {:.2}× to \
-                 {:.2}× is needed to judge; runs varied by {:.0}%, at most {:.0}% is; your code \
-                 {:.2}×)",
-                measurement.reference_speedup,
-                busy_below(workers),
-                impossible_above(workers),
-                measurement.spread * 100.0,
-                MAX_SPREAD * 100.0,
-                measurement.speedup
-            ));
-            if number < MAX_ATTEMPTS {
-                wait(backoff);
-                backoff *= 2;
+        let judgement = measurement.judge();
+        match judgement {
+            Judgement::Busy | Judgement::Undecided => {
+                notes.push(match judgement {
+                    Judgement::Busy => format!(
+                        "attempt {number}: the machine was busy (the grader's reference reached \
+                         {:.2}×, {:.2}× to {:.2}× is needed to judge; its runs varied by {:.0}%, \
+                         at most {:.0}% is; your code {:.2}×)",
+                        measurement.reference_speedup,
+                        usable_below(workers),
+                        impossible_above(workers),
+                        measurement.reference_spread * 100.0,
+                        MAX_SPREAD * 100.0,
+                        measurement.speedup
+                    ),
+                    _ if measurement.learner_spread > MAX_SPREAD => format!(
+                        "attempt {number}: your runs varied by {:.0}% (at most {:.0}% is), so \
+                         your code's {:.2}× could not be judged",
+                        measurement.learner_spread * 100.0,
+                        MAX_SPREAD * 100.0,
+                        measurement.speedup
+                    ),
+                    _ => format!(
+                        "attempt {number}: your code's {:.2}× is below the {:.2}× expected, but \
+                         the machine was loaded (the grader's reference reached {:.2}×) and it \
+                         is more than no gain at all, so it could not be judged",
+                        measurement.speedup, measurement.threshold, measurement.reference_speedup
+                    ),
+                });
+                if number < MAX_ATTEMPTS {
+                    wait(backoff);
+                    backoff *= 2;
+                }
+                continue;
             }
-            continue;
-        }
-        if measurement.fast_enough() {
-            notes.push(measurement.sentence());
-            return Ok(Decision {
-                verdict: Verdict::Pass,
-                notes,
-            });
+            Judgement::Fast => {
+                notes.push(measurement.sentence());
+                return Ok(Decision {
+                    verdict: Verdict::Pass,
+                    notes,
+                });
+            }
+            Judgement::Slow => {}
         }
         notes.push(format!(
             "attempt {number}: your code {:.2}×, below the {:.2}× expected (the machine gave {:.2}×)",
@@ -261,9 +355,10 @@ pub fn decide(
         verdict: Verdict::Inconclusive {
             reason: format!(
                 "machine busy: in {MAX_ATTEMPTS} attempts the grader's own reference kernel never \
-                 reached {:.2}× with {workers} workers with steady timings, so your speedup could \
-                 not be judged; close other programs and check again",
-                busy_below(workers)
+                 reached {:.2}× with {workers} workers with steady timings, or your code's speedup \
+                 fell between clearly parallel and clearly serial, so it could not be judged; \
+                 close other programs and check again",
+                usable_below(workers)
             ),
         },
         notes,
@@ -337,6 +432,7 @@ mod tests {
         assert_eq!(threshold(0.5, 1.1), MIN_THRESHOLD);
         assert_eq!(busy_below(2), 1.5);
         assert_eq!(busy_below(4), 2.5);
+        assert!((usable_below(2) - 1.15).abs() < 1e-9);
     }
 
     #[test]
@@ -413,18 +509,64 @@ mod tests {
     }
 
     #[test]
-    fn noisy_rounds_count_as_busy_even_with_a_good_reference() {
+    fn noisy_reference_rounds_count_as_busy() {
         let mut noisy = samples(2, [200, 110, 200, 100], 1.8, 3);
-        // Two of three parallel runs took twice as long: the median is far from the fastest.
-        noisy.rounds[1].learner_parallel.wall_ns *= 2;
-        noisy.rounds[2].learner_parallel.wall_ns *= 2;
+        // Two of three reference runs took twice as long: the median is far from the fastest.
+        noisy.rounds[1].reference_parallel.wall_ns *= 2;
+        noisy.rounds[2].reference_parallel.wall_ns *= 2;
         let measurement = Measurement::from_samples(&noisy, 0.5).expect("has rounds");
         assert!(
-            measurement.spread > MAX_SPREAD,
+            measurement.reference_spread > MAX_SPREAD,
             "spread {}",
-            measurement.spread
+            measurement.reference_spread
         );
         assert!(measurement.busy());
+    }
+
+    #[test]
+    fn the_learners_own_jitter_never_makes_the_machine_busy_nor_fails_it() {
+        // Code whose own runs jitter (by load, or on purpose to dodge the timer): the machine
+        // is not busy, yet the attempt cannot count against the code; the clock-free tests
+        // are what fail serial code.
+        let jittery = |parallel_ms: u64| {
+            let mut samples = samples(2, [200, parallel_ms, 200, 102], 1.0, ROUNDS_PER_ATTEMPT);
+            for round in 1..ROUNDS_PER_ATTEMPT {
+                samples.rounds[round].learner_parallel.wall_ns *= 3;
+                samples.rounds[round].learner_serial.wall_ns *= 2;
+            }
+            Measurement::from_samples(&samples, 0.5).expect("has rounds")
+        };
+        assert!(!jittery(199).busy());
+        assert_eq!(jittery(199).judge(), Judgement::Undecided);
+        // Nor can noise make it pass: serial runs all slowed by load look like a speedup.
+        assert_eq!(jittery(110).judge(), Judgement::Undecided);
+    }
+
+    /// One CPU hog on two cores: the reference reaches about 1.25×, a parallel solution about
+    /// 1.4× and a serial one 1.0× (measured on 05's pool).
+    #[test]
+    fn a_loaded_machine_still_tells_parallel_from_serial() {
+        let (decision, used, _) = decide_from(vec![measured([200, 140, 200, 160])]);
+        assert_eq!(decision.verdict, Verdict::Pass);
+        assert_eq!(used, 1);
+        let serial = || measured([200, 199, 200, 160]);
+        let (decision, used, _) = decide_from(vec![serial(), serial()]);
+        assert_eq!(decision.verdict.label(), VerdictLabel::Fail);
+        assert_eq!(used, FAILS_NEEDED);
+    }
+
+    #[test]
+    fn some_gain_below_the_bar_on_a_loaded_machine_is_never_a_fail() {
+        let between = || measured([200, 180, 200, 160]);
+        assert_eq!(
+            Measurement::from_samples(&samples(2, [200, 180, 200, 160], 1.9, 5), 0.5)
+                .expect("has rounds")
+                .judge(),
+            Judgement::Undecided
+        );
+        let (decision, used, _) = decide_from((0..MAX_ATTEMPTS).map(|_| between()).collect());
+        assert_eq!(decision.verdict.label(), VerdictLabel::Inconclusive);
+        assert_eq!(used, MAX_ATTEMPTS);
     }
 
     #[test]

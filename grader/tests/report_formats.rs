@@ -4,24 +4,25 @@
 //! summary survives hostile names. The reports are built by hand, so these tests grade nothing.
 
 use grader::format;
-use grader::grade::{ExerciseGrade, ExerciseStatus, GradeReport, TestGrade, SCHEMA};
+use grader::grade::{ExerciseGrade, ExerciseStatus, GradeReport, TestGrade, TestLabel, SCHEMA};
 use grader::submission::{IgnoredChange, IgnoredChanges};
 use grader::suite::SuiteKind as Suite;
 use serde_json::Value;
 
 fn test(name: &str, suite: Suite, points: u32, max_points: u32, verdict: &str) -> TestGrade {
+    let verdict: TestLabel = verdict.parse().expect("a valid label");
     TestGrade {
         name: name.to_owned(),
         suite,
         points,
         max_points,
-        verdict: verdict.parse().expect("a valid label"),
-        message: if verdict == "pass" {
+        verdict,
+        message: if verdict.is_pass() {
             String::new()
         } else {
             format!("{verdict}: lost 1 of 4 updates (got 3)\nsecond line")
         },
-        output: if verdict == "pass" {
+        output: if verdict.is_pass() {
             String::new()
         } else {
             "printed <stuff> & \u{1b}[31mcolour\u{1b}[0m".to_owned()

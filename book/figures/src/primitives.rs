@@ -307,4 +307,21 @@ mod tests {
         });
     }
     // ANCHOR_END: message_passing
+
+    #[test]
+    fn scoped_threads_borrow_local_data() {
+        // ANCHOR: scoped_threads
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::thread;
+
+        let total = AtomicU64::new(0);
+        thread::scope(|scope| {
+            for index in 0..4 {
+                let total = &total; // a plain borrow: the scope outlives every thread in it
+                scope.spawn(move || total.fetch_add(index, Ordering::Relaxed));
+            }
+        }); // every thread spawned in the scope has been joined here
+        assert_eq!(total.load(Ordering::Relaxed), 6);
+        // ANCHOR_END: scoped_threads
+    }
 }

@@ -21,8 +21,10 @@ pub mod measure;
 pub mod model;
 pub mod procfs;
 mod protocol;
+pub mod rendezvous;
 mod run;
 pub mod timing;
+pub mod waits;
 
 pub use protocol::{PanicRecord, Report, ReportOutcome, RESULT_FD};
 pub use run::{child_processes, inconclusive, leftover_children, main, note, ChildProcess};

@@ -32,8 +32,8 @@ impl Default for Budget {
 
 /// The fixed seeds. Changing them changes which schedules are explored; do it only together
 /// with `cargo xtask verify`, which proves the mutants are still caught.
-const PCT_SEED: u64 = 0x7e57_ab1e;
-const RANDOM_SEED: u64 = 0x5eed_cafe;
+pub(crate) const PCT_SEED: u64 = 0x7e57_ab1e;
+pub(crate) const RANDOM_SEED: u64 = 0x5eed_cafe;
 
 /// Runs `scenario` under PCT and then random schedules with fixed seeds. A failing schedule
 /// panics with shuttle's replay string in the message and on stderr.

@@ -4,8 +4,7 @@
 //! with `crate::sync` swapped for shuttle, explored under fixed-seed schedules.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use harness::model::{self, Budget};
 
@@ -13,11 +12,6 @@ use harness::model::{self, Budget};
 /// two cores, small enough to finish in well under a second in a debug build.
 const STRESS_THREADS: usize = 4;
 const STRESS_PER_THREAD: u64 = 100_000;
-
-/// How long the rendezvous waits for every thread to arrive. Threads that really run at once
-/// arrive within microseconds; this only bounds how long a sequential attempt is waited for,
-/// and is generous so that a correct solution on a heavily loaded CI machine never misses it.
-const RENDEZVOUS_PATIENCE: Duration = Duration::from_secs(5);
 
 fn run_concurrently_runs_every_index_once() {
     for threads in [0, 1, 2, 7] {
@@ -37,26 +31,25 @@ fn run_concurrently_runs_every_index_once() {
 }
 
 /// Every call waits until all of them have started. Calls made one after the other never all
-/// get there, so a sequential `run_concurrently` fails with a message instead of hanging.
+/// get there; instead of a timeout, the rendezvous sees from /proc that nothing else can move
+/// and lets them go, so a sequential `run_concurrently` fails with a message instead of hanging.
 fn run_concurrently_runs_all_threads_at_once() {
     const THREADS: usize = 4;
-    let arrived = Mutex::new(0usize);
-    let all_here = Condvar::new();
-    race_counter::run_concurrently(THREADS, |_| {
-        let mut count = arrived.lock().unwrap();
-        *count += 1;
-        all_here.notify_all();
-        let (count, waited) = all_here
-            .wait_timeout_while(count, RENDEZVOUS_PATIENCE, |count| *count < THREADS)
-            .unwrap();
-        assert!(
-            !waited.timed_out(),
-            "only {} of {THREADS} calls were running at the same time after {:?}: \
-             run_concurrently must start every thread before it waits for any of them",
-            *count,
-            RENDEZVOUS_PATIENCE
-        );
-    });
+    let rendezvous = harness::rendezvous::Rendezvous::new(THREADS as u32);
+    rendezvous.watch(
+        || {},
+        || {
+            race_counter::run_concurrently(THREADS, |_| {
+                rendezvous.arrive();
+            })
+        },
+    );
+    assert!(
+        rendezvous.met(),
+        "only {} of {THREADS} calls were running at the same time, and then nothing moved: \
+         run_concurrently must start every thread before it waits for any of them",
+        rendezvous.arrived()
+    );
 }
 
 fn run_concurrently_propagates_a_panic() {

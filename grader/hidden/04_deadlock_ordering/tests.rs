@@ -139,6 +139,58 @@ fn total_is_conserved_under_the_model() {
     });
 }
 
+/// Two transfers from one account that cannot cover both: exactly one may succeed. A transfer
+/// that checks the funds before it holds the locks lets both pass the check, and the model
+/// checker finds that schedule on every run.
+fn transfers_from_one_account_never_overdraw_under_the_model() {
+    model::explore(Budget::default(), || {
+        let bank = Arc::new(deadlock_ordering_model::Bank::new(&[5, 0, 0]));
+        let transfers = spawn_transfers(&bank, &[(0, 1), (0, 2)], 3);
+        let succeeded = transfers
+            .into_iter()
+            .map(|transfer| transfer.join().unwrap())
+            .filter(|done| *done)
+            .count();
+        let balances = [bank.balance(0), bank.balance(1), bank.balance(2)];
+        assert!(
+            succeeded == 1 && balances.iter().sum::<u64>() == 5 && balances[0] == 2,
+            "account 0 held 5 and two threads each transferred 3 out of it: exactly one may \
+             succeed, leaving 2, but {succeeded} succeeded and the balances are {balances:?}. \
+             Check the funds while holding both locks, in the same critical section as the \
+             move, or both transfers can pass the check before either takes the money"
+        );
+    });
+}
+
+/// Transfers between four different accounts share no lock, so neither may ever wait for the
+/// other. The model checker's scheduler sees a thread that waits; a lock for the whole bank
+/// makes every transfer take turns, which no value can show.
+fn transfers_between_other_accounts_never_wait_for_each_other_under_the_model() {
+    let waited = harness::waits::explore(Budget::default(), || {
+        let bank = Arc::new(deadlock_ordering_model::Bank::new(&[5, 5, 5, 5]));
+        let threads: Vec<_> = [(0, 1), (3, 2)]
+            .into_iter()
+            .map(|(from, to)| {
+                let bank = bank.clone();
+                shuttle::thread::Builder::new()
+                    .name(format!("transfer {from}→{to}"))
+                    .spawn(move || harness::waits::inside(|| bank.transfer(from, to, 1)))
+                    .expect("the model checker can always start a thread")
+            })
+            .collect();
+        for thread in threads {
+            assert!(thread.join().unwrap(), "a transfer of 1 from an account holding 5 failed");
+        }
+    });
+    assert!(
+        !waited,
+        "transfer(0, 1, 1) and transfer(3, 2, 1) share no account, yet in some schedule one \
+         waited for the other: they took a common lock. One lock for the whole bank makes every \
+         transfer take turns, so the bank is no faster with more threads. Keep one lock per \
+         account and take only the two a transfer needs"
+    );
+}
+
 /// Real threads, every pair of accounts in both directions, while another thread keeps
 /// checking the total. A deadlock here is a timeout; the diagnosis names the waiting threads.
 fn stress_transfers_and_totals_on_real_threads() {
@@ -196,5 +248,7 @@ harness::hidden_tests![
     transfer_to_the_same_account_changes_nothing,
     opposite_transfers_never_deadlock_under_the_model,
     total_is_conserved_under_the_model,
+    transfers_from_one_account_never_overdraw_under_the_model,
+    transfers_between_other_accounts_never_wait_for_each_other_under_the_model,
     stress_transfers_and_totals_on_real_threads,
 ];

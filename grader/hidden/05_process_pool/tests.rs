@@ -4,8 +4,10 @@
 //! process and a function pointer means the same code in each of them. Each test runs in a
 //! fresh single-threaded process, which is what makes `fork` safe here.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use harness::rendezvous::Rendezvous;
 use process_pool::{ProcessPool, TaskError};
 
 /// One MiB, the payload size that no pipe buffer (64 KiB on Linux) can hold.
@@ -32,6 +34,18 @@ fn sleep_by_first_byte(input: &[u8]) -> Vec<u8> {
 fn pid_of_runner(_input: &[u8]) -> Vec<u8> {
     std::thread::sleep(Duration::from_millis(2));
     std::process::id().to_le_bytes().to_vec()
+}
+
+/// The rendezvous of `meet_the_other_workers`, made before the pool forks its workers.
+static MEETING: OnceLock<&'static Rendezvous> = OnceLock::new();
+
+/// Waits until every worker runs a task at the same time, and answers whether they did.
+fn meet_the_other_workers(_input: &[u8]) -> Vec<u8> {
+    let met = MEETING
+        .get()
+        .expect("the test makes the rendezvous before the pool")
+        .arrive();
+    vec![u8::from(met)]
 }
 
 fn invert_bits(input: &[u8]) -> Vec<u8> {
@@ -174,6 +188,29 @@ fn tasks_run_in_several_workers_and_never_in_the_parent() {
     );
 }
 
+/// Each task waits until every worker runs one at the same time. A pool that hands out one
+/// task and waits for its answer before sending the next never gets them together; the
+/// rendezvous sees, without a clock, that nothing can move any more, and lets the task go.
+fn every_worker_runs_a_task_at_the_same_time() {
+    const WORKERS: usize = 3;
+    let rendezvous = *MEETING.get_or_init(|| Rendezvous::new(WORKERS as u32));
+    let mut pool = start(WORKERS, meet_the_other_workers);
+    let inputs: Vec<Vec<u8>> = (0..2 * WORKERS as u8).map(|task| vec![task]).collect();
+    let results = rendezvous.watch(|| {}, || pool.map(&inputs));
+    for task in 0..inputs.len() {
+        expect_ok(&results, task);
+    }
+    assert!(
+        rendezvous.met(),
+        "the {WORKERS} workers never ran tasks at the same time: at most {} of them had a task \
+         at once, and then nothing moved. map must hand a task to every idle worker before it \
+         waits for any answer, or the workers take turns and the pool is no faster than a loop",
+        rendezvous.arrived()
+    );
+    pool.shutdown()
+        .unwrap_or_else(|error| panic!("shutdown failed: {error}"));
+}
+
 fn one_mib_payloads_cross_both_ways_without_deadlock() {
     let mut pool = start(2, invert_bits);
     let inputs: Vec<Vec<u8>> = (0..6u8)
@@ -311,6 +348,7 @@ harness::hidden_tests![
     map_returns_results_in_input_order,
     map_keeps_input_order_when_tasks_finish_out_of_order,
     tasks_run_in_several_workers_and_never_in_the_parent,
+    every_worker_runs_a_task_at_the_same_time,
     one_mib_payloads_cross_both_ways_without_deadlock,
     binary_payloads_of_any_bytes_survive,
     a_dying_worker_fails_only_its_task_and_is_replaced,

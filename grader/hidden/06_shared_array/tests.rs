@@ -3,6 +3,9 @@
 //! The functions applied are plain `fn`s, as the contract requires: a forked child runs the
 //! parent's code, so a function pointer means the same thing in every process.
 
+use std::sync::OnceLock;
+
+use harness::rendezvous::Rendezvous;
 use shared_array::{parallel_apply, ApplyError, SharedArray};
 
 fn add_thousand(_index: usize, value: f64) -> f64 {
@@ -11,6 +14,18 @@ fn add_thousand(_index: usize, value: f64) -> f64 {
 
 fn pid_of_runner(_index: usize, _value: f64) -> f64 {
     f64::from(std::process::id())
+}
+
+/// The rendezvous of `meet_the_other_children`, made before parallel_apply forks.
+static MEETING: OnceLock<&'static Rendezvous> = OnceLock::new();
+
+/// Waits until every child computes at the same time, then adds one.
+fn meet_the_other_children(_index: usize, value: f64) -> f64 {
+    MEETING
+        .get()
+        .expect("the test makes the rendezvous before parallel_apply")
+        .arrive();
+    value + 1.0
 }
 
 /// Element 25 is the poisoned one: with 40 elements and 4 children it lies in chunk 2.
@@ -147,6 +162,31 @@ fn the_parent_does_none_of_the_work() {
     );
 }
 
+/// Each child waits, at its first element, until every child has started. Children forked
+/// and waited for one at a time never get there together; the rendezvous sees, without a
+/// clock, that nothing can move any more, and lets them go.
+fn the_children_compute_at_the_same_time() {
+    const LEN: usize = 12;
+    const PROCS: usize = 3;
+    let rendezvous = *MEETING.get_or_init(|| Rendezvous::new(PROCS as u32));
+    let mut array = numbered(LEN);
+    rendezvous.watch(|| {}, || apply(&mut array, PROCS, meet_the_other_children));
+    assert!(
+        rendezvous.met(),
+        "the {PROCS} children never computed at the same time: at most {} of them were running \
+         at once, and then nothing moved. Fork every child before you wait for any of them, or \
+         they take turns and the work is no faster than a loop",
+        rendezvous.arrived()
+    );
+    for (index, element) in array.as_slice().iter().enumerate() {
+        assert!(
+            *element == index as f64 + 1.0,
+            "element {index} is {element}, not {}: every element must be transformed once",
+            index as f64 + 1.0
+        );
+    }
+}
+
 fn a_failing_child_names_its_chunk() {
     let mut array = numbered(40);
     match parallel_apply(&mut array, 4, abort_at_25) {
@@ -214,6 +254,7 @@ harness::hidden_tests![
     a_new_array_is_zero_filled,
     every_element_is_transformed_exactly_once,
     the_parent_does_none_of_the_work,
+    the_children_compute_at_the_same_time,
     a_failing_child_names_its_chunk,
     no_child_is_left_unreaped,
     the_mapping_is_shared_and_released_on_drop,

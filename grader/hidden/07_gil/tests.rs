@@ -215,8 +215,17 @@ fn cpu_bound_threads_speed_up() {
     });
 }
 
+fn run_program_panics_on_0_threads() {
+    let outcome = std::panic::catch_unwind(|| gil::run_program(0, &[gil::Task::Compute(1)], &Quick));
+    assert!(
+        outcome.is_err(),
+        "run_program with 0 threads returned; it must panic, since no thread would ever run a task"
+    );
+}
+
 harness::hidden_tests![
     summary_counts_every_task_once,
+    run_program_panics_on_0_threads,
     merging_never_loses_a_result_under_the_model,
     compute_runs_outside_the_gil_under_the_model,
     io_waits_overlap_under_the_model,

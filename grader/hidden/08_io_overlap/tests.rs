@@ -3,18 +3,16 @@
 //! The server counts the requests in flight: one more when it has read a request, one fewer
 //! just before it writes the answer. A client that waits for an answer before it starts its
 //! next request can therefore never be counted twice, so "never more than k" is exact, and
-//! "k at once" is proven by holding requests until k have arrived. Nothing here reads the clock
-//! to decide a verdict; the time taken is only reported as a note.
+//! "k at once" is proven by holding requests until k have arrived. A client that never sends
+//! them would leave the held requests waiting for ever; instead the grader's watcher
+//! (harness::rendezvous) sees from /proc that every thread is asleep with nothing left to wake
+//! it, and lets them go. Nothing here reads the clock to decide a verdict; the time taken is
+//! only reported as a note.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-
-/// How long a held request waits for the others to arrive. Requests that really are sent at
-/// the same time arrive within milliseconds; this only bounds how long a client that sends
-/// one request at a time is waited for.
-const RENDEZVOUS_PATIENCE: Duration = Duration::from_secs(5);
 
 /// What the server has seen so far.
 #[derive(Debug, Default)]
@@ -22,7 +20,8 @@ struct Seen {
     in_flight: usize,
     peak_in_flight: usize,
     requests: usize,
-    /// Set when a held request gave up waiting for the others: from then on nobody waits.
+    /// Set when the watcher saw that nothing could move any more while requests were held:
+    /// from then on nobody waits.
     rendezvous_missed: bool,
 }
 
@@ -36,8 +35,20 @@ struct Server {
 struct Behaviour {
     /// How long the server takes to answer a resource.
     latency: fn(&str) -> Duration,
-    /// Hold every request until this many have been in flight at once (or the patience runs out).
+    /// Hold every request until this many have been in flight at once.
     hold_until_in_flight: usize,
+    /// Hold the answer to `page-0` until this many requests have arrived in all.
+    hold_page_0_until_requests: usize,
+}
+
+impl Behaviour {
+    fn holding(latency: fn(&str) -> Duration, hold_until_in_flight: usize) -> Behaviour {
+        Behaviour {
+            latency,
+            hold_until_in_flight,
+            hold_page_0_until_requests: 0,
+        }
+    }
 }
 
 impl Server {
@@ -65,6 +76,21 @@ impl Server {
     fn seen<T>(&self, read: impl FnOnce(&Seen) -> T) -> T {
         read(&self.seen.0.lock().unwrap())
     }
+
+    /// Runs fetch_all while the grader watches: when every thread is asleep with nothing left
+    /// to wake it, the held requests can only be waiting for requests that will never come, so
+    /// they are let go and the test judges what the server saw.
+    fn fetch_all_watched(&self, resources: &[&str], max_in_flight: usize) -> Vec<std::io::Result<String>> {
+        let watcher = harness::rendezvous::Rendezvous::new(u32::MAX);
+        watcher.watch(
+            || {
+                let (lock, changed) = &*self.seen;
+                lock.lock().unwrap().rendezvous_missed = true;
+                changed.notify_all();
+            },
+            || io_overlap::fetch_all(self.address, resources, max_in_flight),
+        )
+    }
 }
 
 fn answer(connection: TcpStream, seen: &(Mutex<Seen>, Condvar), behaviour: Behaviour) {
@@ -84,15 +110,18 @@ fn answer(connection: TcpStream, seen: &(Mutex<Seen>, Condvar), behaviour: Behav
         state.requests += 1;
         state.peak_in_flight = state.peak_in_flight.max(state.in_flight);
         changed.notify_all();
-        let (mut state, waited) = changed
-            .wait_timeout_while(state, RENDEZVOUS_PATIENCE, |s| {
-                !s.rendezvous_missed && s.peak_in_flight < behaviour.hold_until_in_flight
+        let held_page = if resource == "page-0" {
+            behaviour.hold_page_0_until_requests
+        } else {
+            0
+        };
+        let _state = changed
+            .wait_while(state, |s| {
+                !s.rendezvous_missed
+                    && (s.peak_in_flight < behaviour.hold_until_in_flight
+                        || s.requests < held_page)
             })
             .unwrap();
-        if waited.timed_out() {
-            state.rendezvous_missed = true;
-            changed.notify_all();
-        }
     }
     std::thread::sleep((behaviour.latency)(&resource));
     // One fewer in flight *before* the answer goes out: the client cannot start its next
@@ -157,10 +186,7 @@ fn fetch_all_returns_every_body_in_input_order() {
     let resources = as_strs(&resources);
     let server = Server::start(
         resources.len(),
-        Behaviour {
-            latency: first_page_slowest,
-            hold_until_in_flight: 0,
-        },
+        Behaviour::holding(first_page_slowest, 0),
     );
     let results = io_overlap::fetch_all(server.address, &resources, 3);
     assert_bodies_in_order(&resources, &results, 3);
@@ -179,13 +205,10 @@ fn fetch_all_keeps_max_in_flight_requests_going() {
     let resources = as_strs(&resources);
     let server = Server::start(
         RESOURCES,
-        Behaviour {
-            latency: fixed_latency,
-            hold_until_in_flight: MAX_IN_FLIGHT,
-        },
+        Behaviour::holding(fixed_latency, MAX_IN_FLIGHT),
     );
     let started = Instant::now();
-    let results = io_overlap::fetch_all(server.address, &resources, MAX_IN_FLIGHT);
+    let results = server.fetch_all_watched(&resources, MAX_IN_FLIGHT);
     let elapsed = started.elapsed();
     let ideal = fixed_latency("") * RESOURCES.div_ceil(MAX_IN_FLIGHT) as u32;
     harness::note(format!(
@@ -200,9 +223,50 @@ fn fetch_all_keeps_max_in_flight_requests_going() {
     assert!(
         peak >= MAX_IN_FLIGHT,
         "at most {peak} of the {MAX_IN_FLIGHT} allowed requests were in flight at once, though \
-         the server held each request for {RENDEZVOUS_PATIENCE:?} waiting for {MAX_IN_FLIGHT}: \
+         the server held each request until {MAX_IN_FLIGHT} had arrived, and nothing else moved: \
          fetch_all must send up to max_in_flight requests before it waits for any answer. One \
          request at a time takes n × latency instead of ceil(n / k) × latency"
+    );
+}
+
+/// The answer to page-0 is held until every other page has been requested. A client that keeps
+/// max_in_flight requests going sends them all on its other slots meanwhile; one that waits for
+/// a whole batch of k before it starts the next never does, and the watcher lets page-0 go
+/// once nothing else can move.
+fn a_slow_answer_does_not_hold_up_the_other_slots() {
+    const RESOURCES: usize = 6;
+    const MAX_IN_FLIGHT: usize = 2;
+    let resources = names(RESOURCES);
+    let resources = as_strs(&resources);
+    let server = Server::start(
+        RESOURCES,
+        Behaviour {
+            latency: |_| Duration::ZERO,
+            hold_until_in_flight: 0,
+            hold_page_0_until_requests: RESOURCES,
+        },
+    );
+    let results = server.fetch_all_watched(&resources, MAX_IN_FLIGHT);
+    assert_bodies_in_order(&resources, &results, MAX_IN_FLIGHT);
+    let missed = server.seen(|s| s.rendezvous_missed);
+    let requests = server.seen(|s| s.requests);
+    assert!(
+        !missed,
+        "while the answer to page-0 was held, only {requests} of the {RESOURCES} pages were \
+         requested with max_in_flight {MAX_IN_FLIGHT}, and then nothing moved: a slot whose \
+         request was answered must start the next one at once. Waiting for a whole batch of \
+         max_in_flight answers before starting the next batch leaves slots idle behind the \
+         slowest request"
+    );
+}
+
+fn fetch_all_panics_when_max_in_flight_is_0() {
+    let server = Server::start(1, Behaviour::holding(|_| Duration::ZERO, 0));
+    let outcome = std::panic::catch_unwind(|| io_overlap::fetch_all(server.address, &["page-0"], 0));
+    assert!(
+        outcome.is_err(),
+        "fetch_all with max_in_flight 0 returned; it must panic, since with no request allowed \
+         in flight nothing could ever be fetched"
     );
 }
 
@@ -213,12 +277,9 @@ fn fetch_all_never_exceeds_max_in_flight() {
     let resources = as_strs(&resources);
     let server = Server::start(
         RESOURCES,
-        Behaviour {
-            latency: |_| Duration::from_millis(100),
-            hold_until_in_flight: MAX_IN_FLIGHT,
-        },
+        Behaviour::holding(|_| Duration::from_millis(100), MAX_IN_FLIGHT),
     );
-    let results = io_overlap::fetch_all(server.address, &resources, MAX_IN_FLIGHT);
+    let results = server.fetch_all_watched(&resources, MAX_IN_FLIGHT);
     assert_bodies_in_order(&resources, &results, MAX_IN_FLIGHT);
     let peak = server.seen(|s| s.peak_in_flight);
     assert!(
@@ -233,10 +294,7 @@ fn fetch_all_reports_a_failed_fetch_in_its_slot() {
     let resources = ["page-0", "missing-1", "page-2", "page-3"];
     let server = Server::start(
         resources.len(),
-        Behaviour {
-            latency: |_| Duration::from_millis(10),
-            hold_until_in_flight: 0,
-        },
+        Behaviour::holding(|_| Duration::from_millis(10), 0),
     );
     let results = io_overlap::fetch_all(server.address, &resources, 2);
     assert!(
@@ -270,12 +328,9 @@ fn fetch_all_handles_more_slots_than_resources() {
     let resources = ["page-0", "page-1", "page-2"];
     let server = Server::start(
         resources.len(),
-        Behaviour {
-            latency: |_| Duration::from_millis(10),
-            hold_until_in_flight: resources.len(),
-        },
+        Behaviour::holding(|_| Duration::from_millis(10), resources.len()),
     );
-    let results = io_overlap::fetch_all(server.address, &resources, 10);
+    let results = server.fetch_all_watched(&resources, 10);
     assert_bodies_in_order(&resources, &results, 10);
     let nothing = io_overlap::fetch_all(server.address, &[], 4);
     assert!(
@@ -289,6 +344,8 @@ harness::hidden_tests![
     fetch_all_returns_every_body_in_input_order,
     fetch_all_keeps_max_in_flight_requests_going,
     fetch_all_never_exceeds_max_in_flight,
+    a_slow_answer_does_not_hold_up_the_other_slots,
+    fetch_all_panics_when_max_in_flight_is_0,
     fetch_all_reports_a_failed_fetch_in_its_slot,
     fetch_all_handles_more_slots_than_resources,
 ];

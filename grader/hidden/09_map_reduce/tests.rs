@@ -4,14 +4,10 @@
 //! is known. Which thread counted which item, and in what order, shows how the work was cut into
 //! tasks without reading a clock; the speedup itself is timed by the course's speedup timer.
 
-use std::collections::HashMap;
-use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
-/// How long the first key lookup on each thread waits for a second thread to start counting.
-/// Threads that really count at the same time meet within milliseconds; this only bounds how
-/// long a serial count is waited for.
-const RENDEZVOUS_PATIENCE: Duration = Duration::from_secs(5);
+use harness::rendezvous::Rendezvous;
 
 fn pool(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()
@@ -134,37 +130,129 @@ fn each_batch_is_one_task_counted_in_order() {
     );
 }
 
+/// The first item each thread counts waits until a second thread counts too. A serial count
+/// never gets two threads there; the rendezvous sees, without a clock, that nothing can move
+/// any more, and lets the count go on.
 fn batches_are_counted_on_several_threads_at_once() {
     const THREADS: usize = 2;
     let items: Vec<usize> = (0..4_096).collect();
-    let started = Mutex::new(Vec::<std::thread::ThreadId>::new());
-    let all_started = Condvar::new();
-    let met = Mutex::new(true);
-    pool(THREADS).install(|| {
-        map_reduce::count_by_key(&items, 64, |item| {
-            let me = std::thread::current().id();
-            let mut threads = started.lock().unwrap();
-            if !threads.contains(&me) {
-                threads.push(me);
-                all_started.notify_all();
-                let (threads, waited) = all_started
-                    .wait_timeout_while(threads, RENDEZVOUS_PATIENCE, |threads| {
-                        threads.len() < THREADS
-                    })
-                    .unwrap();
-                if waited.timed_out() && threads.len() < THREADS {
-                    *met.lock().unwrap() = false;
-                }
+    let counting = Mutex::new(HashSet::new());
+    let rendezvous = Rendezvous::new(THREADS as u32);
+    let pool = pool(THREADS);
+    rendezvous.watch(
+        || {},
+        || {
+            pool.install(|| {
+                map_reduce::count_by_key(&items, 64, |item| {
+                    if counting.lock().unwrap().insert(std::thread::current().id()) {
+                        rendezvous.arrive();
+                    }
+                    *item % 5
+                })
+            })
+        },
+    );
+    assert!(
+        rendezvous.met(),
+        "in a rayon pool of {THREADS} threads, {} thread(s) counted items, and while the first \
+         one waited for a second, nothing else moved: the batches must be counted in parallel, \
+         with rayon (for example items.par_chunks(batch_size)), not one after another",
+        counting.into_inner().unwrap().len()
+    );
+}
+
+/// Every item gives the same key, which remembers its item and logs every comparison it takes
+/// part in: a map compares a new key only with the one it already holds, so the log shows which
+/// items met in one map, without a clock.
+struct Witness(usize);
+
+/// The pairs of items whose keys were compared.
+static COMPARED: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+
+impl PartialEq for Witness {
+    fn eq(&self, other: &Witness) -> bool {
+        COMPARED.lock().unwrap().push((self.0, other.0));
+        true
+    }
+}
+
+impl Eq for Witness {}
+
+impl std::hash::Hash for Witness {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        0u8.hash(state);
+    }
+}
+
+/// batch_size is honoured: counting a batch compares each of its items with the batch's first
+/// item (the key its map holds), and merging two maps compares the first items of two batches.
+/// Any other pair means a map counted items of two batches, or a batch was cut into several
+/// maps.
+fn each_task_counts_exactly_one_batch() {
+    const BATCH_SIZE: usize = 64;
+    const ITEMS: usize = 16 * BATCH_SIZE;
+    let items: Vec<usize> = (0..ITEMS).collect();
+    let counts = pool(2).install(|| map_reduce::count_by_key(&items, BATCH_SIZE, |item| Witness(*item)));
+    let total: u64 = counts.values().sum();
+    assert!(total == ITEMS as u64, "{ITEMS} items were counted as {total}");
+    let batch = |item: usize| item / BATCH_SIZE;
+    let first_of_its_batch = |item: usize| item % BATCH_SIZE == 0;
+    for (a, b) in COMPARED.lock().unwrap().iter().copied() {
+        let (a, b) = (a.min(b), a.max(b));
+        assert!(
+            (batch(a) == batch(b) && (first_of_its_batch(a) || first_of_its_batch(b)))
+                || (first_of_its_batch(a) && first_of_its_batch(b)),
+            "with batch_size {BATCH_SIZE}, items {a} and {b} were counted into one map, though \
+             they are in batches {} and {}{}. Cut the items into batches of exactly batch_size \
+             items (items.par_chunks(batch_size)), and count each batch into a map of its own",
+            batch(a),
+            batch(b),
+            if batch(a) == batch(b) {
+                ": the batch was cut into several maps"
+            } else {
+                ": a map counted more than one batch"
             }
-            *item % 5
+        );
+    }
+}
+
+/// Every item is counted on a thread of the pool the caller is in, not on rayon's global pool
+/// or on threads of the solution's own.
+fn runs_on_the_rayon_pool_it_is_called_from() {
+    const THREADS: usize = 3;
+    let pool = pool(THREADS);
+    let ours: HashSet<std::thread::ThreadId> = pool
+        .broadcast(|_| std::thread::current().id())
+        .into_iter()
+        .collect();
+    let strangers = Mutex::new(HashSet::new());
+    let items: Vec<usize> = (0..20_000).collect();
+    pool.install(|| {
+        map_reduce::count_by_key(&items, 100, |item| {
+            let me = std::thread::current().id();
+            if !ours.contains(&me) {
+                strangers.lock().unwrap().insert(me);
+            }
+            *item % 11
         })
     });
-    let threads = started.into_inner().unwrap().len();
+    let strangers = strangers.into_inner().unwrap().len();
     assert!(
-        met.into_inner().unwrap() && threads >= THREADS,
-        "in a rayon pool of {THREADS} threads, only {threads} thread(s) counted items, though the \
-         first one waited {RENDEZVOUS_PATIENCE:?} for another: the batches must be counted in \
-         parallel, with rayon (for example items.par_chunks(batch_size)), not one after another"
+        strangers == 0,
+        "count_by_key was called inside a rayon pool of {THREADS} threads, but {strangers} \
+         other thread(s) counted items: it must run on the pool it is called from (rayon's \
+         par_ methods do), so that the caller decides how many threads count"
+    );
+}
+
+fn count_by_key_panics_on_a_batch_size_of_0() {
+    let outcome = std::panic::catch_unwind(|| {
+        pool(2).install(|| map_reduce::count_by_key(&[1u8, 2, 3], 0, |item| *item))
+    });
+    assert!(
+        outcome.is_err(),
+        "count_by_key with batch_size 0 returned a map; it must panic, since a batch of 0 items \
+         counts nothing and the items could never all be counted"
     );
 }
 
@@ -190,5 +278,8 @@ harness::hidden_tests![
     count_by_key_matches_a_serial_count,
     each_batch_is_one_task_counted_in_order,
     batches_are_counted_on_several_threads_at_once,
+    each_task_counts_exactly_one_batch,
+    runs_on_the_rayon_pool_it_is_called_from,
+    count_by_key_panics_on_a_batch_size_of_0,
     counting_words_speeds_up,
 ];

@@ -6,10 +6,11 @@
 //! reference kernel in the same run, so a machine that cannot show a speedup (one core, busy,
 //! two virtual CPUs on one physical core) gives `inconclusive`, never `fail`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
+use harness::rendezvous::Rendezvous;
 
 /// The cache-line size the layout test holds slots to. Lines are 64 bytes on every machine
 /// this course runs on; `CachePadded` uses 128 on x86-64, which also satisfies this.
@@ -19,26 +20,31 @@ fn slot_address(counters: &false_sharing::PerThreadCounters, index: usize) -> us
     std::ptr::from_ref(counters.slot(index)) as usize
 }
 
+/// Slots at least a line apart never share one, wherever the allocator put the first: the
+/// distance, unlike the line numbers, does not depend on where the vector starts.
 fn slots_sit_in_separate_cache_lines() {
-    const SLOTS: usize = 4;
-    let counters = false_sharing::PerThreadCounters::new(SLOTS);
-    let addresses: Vec<usize> = (0..SLOTS)
-        .map(|index| slot_address(&counters, index))
-        .collect();
-    for first in 0..SLOTS {
-        for second in first + 1..SLOTS {
-            let (a, b) = (addresses[first], addresses[second]);
-            assert!(
-                a / CACHE_LINE != b / CACHE_LINE,
-                "slots {first} and {second} are {} bytes apart, in the same {CACHE_LINE}-byte \
-                 cache line (addresses {a:#x} and {b:#x}): two threads writing them take the \
-                 line from each other on every increment. Give every slot a line of its own, \
-                 for example with crossbeam_utils::CachePadded",
-                a.abs_diff(b)
-            );
+    for slots in [2, 3, 4, 7] {
+        let counters = false_sharing::PerThreadCounters::new(slots);
+        let addresses: Vec<usize> = (0..slots)
+            .map(|index| slot_address(&counters, index))
+            .collect();
+        for first in 0..slots {
+            for second in first + 1..slots {
+                let (a, b) = (addresses[first], addresses[second]);
+                assert!(
+                    a.abs_diff(b) >= CACHE_LINE,
+                    "with {slots} slots, slots {first} and {second} are {} bytes apart (addresses \
+                     {a:#x} and {b:#x}), closer than a {CACHE_LINE}-byte cache line, so they can \
+                     share one: two threads writing them take the line from each other on every \
+                     increment. Give every slot a line of its own, for example with \
+                     crossbeam_utils::CachePadded",
+                    a.abs_diff(b)
+                );
+            }
         }
     }
-    let spacing = addresses[1].abs_diff(addresses[0]);
+    let counters = false_sharing::PerThreadCounters::new(2);
+    let spacing = slot_address(&counters, 1).abs_diff(slot_address(&counters, 0));
     harness::note(format!("your slots are {spacing} bytes apart"));
 }
 
@@ -97,6 +103,47 @@ fn total_adds_every_slot() {
     assert!(
         total == 26,
         "the slots hold 3, 5, 7 and 11, but total() is {total}, not 26: total must add every slot"
+    );
+}
+
+/// Each counting thread is stopped by a signal as soon as it shows up, and waits until a
+/// second one is stopped too. Threads started one after another never are; the rendezvous sees,
+/// without a clock, that nothing can move any more, and lets them go on.
+fn count_per_thread_runs_every_thread_at_once() {
+    const SLOTS: usize = 3;
+    // Enough increments that no thread can finish before the grader has seen it.
+    const PER_THREAD: u64 = 20_000_000;
+    let counters = false_sharing::PerThreadCounters::new(SLOTS);
+    let rendezvous = Rendezvous::new(2);
+    let finished_when_stuck = AtomicUsize::new(0);
+    let slots_done = || {
+        (0..SLOTS)
+            .filter(|index| counters.slot(*index).load(Ordering::Relaxed) == PER_THREAD)
+            .count()
+    };
+    rendezvous.watch_new_threads(
+        || finished_when_stuck.store(slots_done(), Ordering::Relaxed),
+        || false_sharing::count_per_thread(&counters, PER_THREAD),
+    );
+    assert!(
+        counters.total() == SLOTS as u64 * PER_THREAD,
+        "{SLOTS} threads × {PER_THREAD} increments left a total of {}",
+        counters.total()
+    );
+    if rendezvous.met() {
+        return;
+    }
+    if finished_when_stuck.load(Ordering::Relaxed) > 0 {
+        harness::inconclusive(
+            "a counting thread finished before the grader could see it start, so whether the \
+             threads run at once could not be told",
+        );
+    }
+    panic!(
+        "count_per_thread with {SLOTS} slots never had two counting threads alive at once: one \
+         counted while the others had not started, and nothing else moved. Start every thread \
+         first (spawn them all in the scope) and only then wait for them, or they take turns \
+         and more cores make nothing faster"
     );
 }
 
@@ -229,6 +276,7 @@ harness::hidden_tests![
     slots_sit_in_separate_cache_lines,
     new_makes_zeroed_slots,
     each_thread_counts_in_its_own_slot,
+    count_per_thread_runs_every_thread_at_once,
     total_adds_every_slot,
     padded_counters_beat_adjacent_ones,
     padded_counters_let_threads_scale,

@@ -7,6 +7,7 @@
 //! assert is a hard limit of a correct pipeline, so no verdict depends on the machine's speed.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use pipeline::{add_record, parse_record, PipelineError, Record, Stage, Totals};
@@ -326,6 +327,107 @@ fn failing_aggregate_stops_every_stage() {
     );
 }
 
+/// The source holds item 1 back until every other thread of the pipeline is asleep with
+/// nothing left to wake it (seen from /proc, not timed): a stage that is still waiting for
+/// input. A stage that takes a pause in the input for its end (a `recv_timeout` read as "no
+/// more lines") has ended by then, and item 1 is lost. `PATIENCE` lets the source go on anyway
+/// for a stage that polls with a timeout and keeps waiting, so such a pipeline is not failed.
+fn a_slow_source_is_not_the_end_of_input() {
+    let released = Mutex::new(false);
+    let release = Condvar::new();
+    let watcher = harness::rendezvous::Rendezvous::new(u32::MAX);
+    let source = (0..3).map(|item| {
+        if item == 1 {
+            watcher.unwatched(|| {
+                let released = released.lock().unwrap();
+                let _released = release
+                    .wait_timeout_while(released, PATIENCE, |released| !*released)
+                    .unwrap();
+            });
+        }
+        Ok(line(item))
+    });
+    let outcome = watcher.watch(
+        || {
+            *released.lock().unwrap() = true;
+            release.notify_all();
+        },
+        || pipeline::run_pipeline(source, parse_record, add_record, 2),
+    );
+    assert!(
+        outcome.as_ref() == Ok(&serial_totals(3)),
+        "the source paused before item 1 until every stage was waiting, then gave items 1 and \
+         2, but run_pipeline returned {outcome:?} instead of Ok({:?}): a pause in the input \
+         was taken for its end. Only a closed channel ends the input: receive without a \
+         timeout (for line in receiver), however long the source takes",
+        serial_totals(3)
+    );
+}
+
+/// Parse fails on item 1 after aggregate has already failed on item 0: both stages fail in
+/// every schedule, and parse, the earlier of the two, is the one reported.
+fn the_earliest_failing_stage_is_reported() {
+    let parse = |text: &str| {
+        let record = parse_record(text)?;
+        if record.value == 1 {
+            return Err("parse failed on item 1 (injected by the test)".to_owned());
+        }
+        Ok(record)
+    };
+    let aggregate = |_: &mut Totals, _: Record| -> Result<(), String> {
+        Err("aggregate failed on item 0 (injected by the test)".to_owned())
+    };
+    let outcome = pipeline::run_pipeline((0..4).map(|item| Ok(line(item))), parse, aggregate, 2);
+    let expected = PipelineError {
+        stage: Stage::Parse,
+        item: 1,
+        message: "parse failed on item 1 (injected by the test)".to_owned(),
+    };
+    assert!(
+        outcome.as_ref() == Err(&expected),
+        "aggregate failed on item 0 and parse on item 1, so run_pipeline must return \
+         Err({expected:?}), the earliest stage in the pipeline, but it returned {outcome:?}. \
+         Join every stage, then report ingest's error first, then parse's, then aggregate's"
+    );
+}
+
+/// A stage that panics must not be turned into a result: the caller gets the panic, once the
+/// other stages have stopped.
+fn a_panic_in_a_stage_reaches_the_caller() {
+    const DELIBERATE: &str =
+        "parse panicked on item 1 on purpose (expected by the test: it must reach the caller)";
+    let parse = |text: &str| {
+        let record = parse_record(text)?;
+        if record.value == 1 {
+            panic!("{DELIBERATE}");
+        }
+        Ok(record)
+    };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pipeline::run_pipeline((0..4).map(|item| Ok(line(item))), parse, add_record, 2)
+    }));
+    match outcome {
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            assert!(
+                message == DELIBERATE,
+                "the parse stage panicked with `{DELIBERATE}`, but the caller got a panic \
+                 saying `{message}`: pass the stage's own panic on (std::panic::resume_unwind \
+                 of what join returned)"
+            );
+        }
+        Ok(result) => panic!(
+            "the parse stage panicked on item 1, but run_pipeline returned {result:?}: a panic \
+             in a stage must reach the caller (std::panic::resume_unwind of what join \
+             returned), not be dropped or turned into a value"
+        ),
+    }
+}
+
 harness::hidden_tests![
     pipeline_totals_match_a_serial_fold,
     stages_run_at_the_same_time,
@@ -334,4 +436,7 @@ harness::hidden_tests![
     failing_source_is_reported,
     failing_parse_stops_every_stage,
     failing_aggregate_stops_every_stage,
+    a_slow_source_is_not_the_end_of_input,
+    the_earliest_failing_stage_is_reported,
+    a_panic_in_a_stage_reaches_the_caller,
 ];

@@ -176,9 +176,21 @@ fn stress_parallel_simulation_on_real_threads() {
     }
 }
 
+fn simulate_parallel_panics_on_0_threads() {
+    let outcome = std::panic::catch_unwind(|| {
+        barrier_phases::simulate_parallel(&[1, 2, 3], 2, 0, diffuse)
+    });
+    assert!(
+        outcome.is_err(),
+        "simulate_parallel with 0 threads returned; it must panic, since no worker would ever \
+         compute a cell"
+    );
+}
+
 harness::hidden_tests![
     no_worker_starts_a_step_before_all_finished_the_last,
     more_threads_than_cells_still_finish,
+    simulate_parallel_panics_on_0_threads,
     parallel_equals_serial_for_many_shapes,
     workers_live_for_every_step,
     stress_parallel_simulation_on_real_threads,
