@@ -458,8 +458,11 @@ fn blocked_pop_waits_on_a_condition() {
         for _ in 0..WAIT_SAMPLES {
             std::thread::sleep(WAIT_SAMPLE_GAP);
             let (wchan, syscall) = kernel_wait_of(tid);
-            // x86-64 system calls 35 and 230 are nanosleep and clock_nanosleep.
-            if wchan.contains("nanosleep") || matches!(syscall, Some(35 | 230)) {
+            // The system call numbers of nanosleep and clock_nanosleep differ by architecture.
+            let asleep_on_a_timer = syscall.is_some_and(|number: i64| {
+                number == libc::SYS_nanosleep || number == libc::SYS_clock_nanosleep
+            });
+            if wchan.contains("nanosleep") || asleep_on_a_timer {
                 on_a_timer += 1;
             } else if !measure::is_blocked(tid) {
                 not_asleep += 1;
