@@ -294,10 +294,18 @@ impl Catalog {
                     || exercise.dir_name == wanted
             })
             .ok_or_else(|| {
+                let width = self
+                    .exercises
+                    .iter()
+                    .map(|exercise| exercise.dir_name.len())
+                    .max()
+                    .unwrap_or(0);
                 let valid: Vec<String> = self
                     .exercises
                     .iter()
-                    .map(|exercise| format!("  {}  {}", exercise.dir_name, exercise.meta.title))
+                    .map(|exercise| {
+                        format!("  {:<width$}  {}", exercise.dir_name, exercise.meta.title)
+                    })
                     .collect();
                 Error::new(
                     ErrorKind::NotFound,

@@ -8,6 +8,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::catalog::Exercise;
+use crate::events::{Event, Observer};
 use crate::execute::{Execution, TestResult};
 use crate::lint::{self, Finding};
 use crate::scratch::{self, Profile, TestBinary};
@@ -23,6 +24,8 @@ pub struct Options {
     pub color: bool,
     /// Run only these tests (all when empty).
     pub only: Vec<String>,
+    /// Told what the check is doing (building, test k of n), for a progress line.
+    pub observer: Observer,
 }
 
 /// The result of grading one exercise.
@@ -159,10 +162,17 @@ fn grade(
     // Timing tests run in a release build, made only when one of them is about to run.
     let mut release = None;
     let mut tests = Vec::new();
-    for test in &suite.tests {
-        if !options.only.is_empty() && !options.only.contains(&test.name) {
-            continue;
-        }
+    let chosen: Vec<_> = suite
+        .tests
+        .iter()
+        .filter(|test| options.only.is_empty() || options.only.contains(&test.name))
+        .collect();
+    for (index, test) in chosen.iter().copied().enumerate() {
+        options.observer.notify(Event::TestStarted {
+            index: index + 1,
+            total: chosen.len(),
+            name: test.name.clone(),
+        });
         if !listed.contains(&test.name) {
             return Err(Error::broken(
                 &suite.tests_file,

@@ -125,8 +125,8 @@ fn expect_rejection(
         expect.rejected_by, expect.verdict
     );
     let options = Options {
-        color: false,
         only: vec![expect.rejected_by.clone()],
+        ..Options::default()
     };
     let report = check::check(workspace, exercise, subject, &options)?;
     let problem = match &report.outcome {

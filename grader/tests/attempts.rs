@@ -101,7 +101,10 @@ fn passes_every_clock_free_test(
         .filter(|test| test.speedup.is_none())
         .map(|test| test.name.clone())
         .collect();
-    let options = Options { color: false, only };
+    let options = Options {
+        only,
+        ..Options::default()
+    };
     let report = check::check(workspace, exercise, &subject, &options).expect("grading runs");
     match &report.outcome {
         Outcome::Graded { tests } => {

@@ -8,7 +8,6 @@
 
 // Until `check` passes `Activity::observer()` in its `grader::check::Options` (see the branch's
 // merge note), the spinner is called only from the tests.
-#![allow(dead_code)]
 
 use std::time::Duration;
 

@@ -30,12 +30,16 @@ impl Flags {
         } else {
             Subject::exercise(&workspace, exercise)?
         };
+        anstream::println!("{}", render::heading(exercise, &subject));
+        let activity = crate::activity::Activity::start(exercise);
         let options = Options {
             color: render::colour_on(),
             only: self.only.clone(),
+            observer: activity.observer(),
         };
-        anstream::println!("{}", render::heading(exercise, &subject));
-        let report = grader::check::check(&workspace, exercise, &subject, &options)?;
+        let report = grader::check::check(&workspace, exercise, &subject, &options);
+        activity.finish();
+        let report = report?;
         anstream::print!("{}", render::report(&report));
         if !self.solution && self.only.is_empty() {
             let mut progress = Progress::load(&workspace);
@@ -61,7 +65,10 @@ impl Flags {
                     )
                 );
             }
-            anstream::println!("{}", render::next_step(&catalog, exercise));
+            // The check above is already recorded, so this exercise counts as solved now.
+            let overview = Progress::load(&workspace).overview(&workspace, &catalog);
+            let next = overview.next_unsolved_after(exercise.meta.number);
+            anstream::println!("{}", render::next_step(next));
             Ok(crate::Exit::Passed)
         } else {
             anstream::println!("{}", render::help_footer(exercise));

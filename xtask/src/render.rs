@@ -5,10 +5,11 @@
 use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
-use grader::catalog::{Catalog, Exercise};
+use grader::catalog::Exercise;
 use grader::check::{ExerciseReport, Outcome};
 use grader::execute::TestResult;
 use grader::explain::{verdict_details, verdict_name};
+use grader::progress::Entry;
 use grader::subject::Subject;
 use grader::verdict::{Verdict, VerdictLabel};
 
@@ -133,28 +134,28 @@ fn test_line(test: &TestResult, previous_details: &str) -> String {
 
 pub fn help_footer(exercise: &Exercise) -> String {
     format!(
-        "Stuck? {} shows a hint · the chapter is book/src/{}",
+        "Stuck? {} shows a hint · {}",
         paint(
             BOLD,
             &format!("cargo xtask hint {:02}", exercise.meta.number)
         ),
-        exercise.meta.chapter
+        crate::book::chapter_pointer(exercise)
     )
 }
 
-pub fn next_step(catalog: &Catalog, exercise: &Exercise) -> String {
-    match catalog
-        .exercises
-        .iter()
-        .find(|e| e.meta.number > exercise.meta.number)
-    {
+/// After a pass: the next exercise not yet solved, or the end of the course.
+pub fn next_step(next_unsolved: Option<&Entry>) -> String {
+    match next_unsolved {
         Some(next) => format!(
             "{} Next: {} ({})",
             paint(GOOD, "Well done!"),
-            paint(BOLD, &format!("cargo xtask check {:02}", next.meta.number)),
-            next.meta.title
+            paint(BOLD, &format!("cargo xtask check {:02}", next.number)),
+            next.title
         ),
-        None => format!("{} That was the last exercise.", paint(GOOD, "Well done!")),
+        None => format!(
+            "{} Every exercise after this one passes too.",
+            paint(GOOD, "Well done!")
+        ),
     }
 }
 

@@ -84,7 +84,7 @@ fn checking_the_stub_fails_with_a_report_that_teaches() {
         "the report points to the hint:\n{stdout}"
     );
     assert!(
-        stdout.contains("book/src/exercises/01_race_counter.md"),
+        stdout.contains("cargo xtask book --open 01"),
         "and to the chapter:\n{stdout}"
     );
     insta::with_settings!({filters => vec![(r"\d+\.\d s\b", "[time]")]}, {
