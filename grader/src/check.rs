@@ -254,7 +254,7 @@ pub(crate) fn run_and_decide(
 
 /// The test names the binary defines, from `--list`.
 pub fn list_tests(binary: &TestBinary) -> Result<Vec<String>> {
-    let output = runner::output_own(
+    let output = crate::reaper::output_own(
         std::process::Command::new(&binary.executable)
             .arg("--list")
             .stdin(std::process::Stdio::null()),

@@ -11,8 +11,9 @@
 //!    the `crate::sync` shim or runs before `main`.
 //! 3. [`scratch`] writes a scratch crate under `target/` that compiles the hidden tests against
 //!    the subject's `src/`, with the grader's own manifest and `sync.rs`, and builds it.
-//! 4. [`runner`] runs every hidden test as its own process group with a time limit and capped
-//!    output; [`diagnosis`] explains a timeout from `/proc`.
+//! 4. [`runner`] runs every hidden test as its own process, confined as far as [`sandbox`]
+//!    finds this machine allows, with a time limit and capped output; [`diagnosis`] explains a
+//!    timeout from `/proc`; [`reaper`] keeps the grader's own children apart from strays.
 //! 5. [`verdict`] turns what the process did into one [`verdict::Verdict`] per test and
 //!    [`check`] assembles the [`check::ExerciseReport`].
 //!
@@ -26,9 +27,11 @@ mod error;
 pub mod lint;
 pub mod mutant;
 pub mod progress;
+pub mod reaper;
 pub mod report;
 pub mod roster;
 pub mod runner;
+pub mod sandbox;
 pub mod scratch;
 pub mod subject;
 pub mod submission;

@@ -102,7 +102,7 @@ pub fn build(
         cargo.arg("--release");
     }
     // Through the runner, so that its sweep for stray processes never reaps this build.
-    let output = crate::runner::output_own(&mut cargo).map_err(|source| {
+    let output = crate::reaper::output_own(&mut cargo).map_err(|source| {
         Error::new(
             ErrorKind::Tool,
             format!("cannot run cargo to build the hidden tests: {source}"),

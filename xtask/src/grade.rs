@@ -214,8 +214,8 @@ impl Flags {
         for exercise in &self.exercises {
             command.args(["--exercise", exercise]);
         }
-        grader::runner::die_with_grader(&mut command);
-        let output = grader::runner::output_own(&mut command)
+        grader::reaper::die_with_grader(&mut command);
+        let output = grader::reaper::output_own(&mut command)
             .map_err(|e| format!("cannot run the grader: {e}"))?;
         if !matches!(output.status.code(), Some(0 | 1)) {
             let stderr = String::from_utf8_lossy(&output.stderr);

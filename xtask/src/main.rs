@@ -59,7 +59,7 @@ pub enum Verdict {
 }
 
 fn main() -> ExitCode {
-    grader::runner::become_subreaper();
+    grader::reaper::become_subreaper();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -82,7 +82,7 @@ fn main() -> ExitCode {
         Command::Grade(flags) => flags.run(),
     };
     // Whatever a test left behind and escaped its process group ends with the grader.
-    grader::runner::reap_strays();
+    grader::reaper::reap_strays();
     match result {
         Ok(Verdict::Passed) => ExitCode::SUCCESS,
         Ok(Verdict::Failed) => ExitCode::from(1),
