@@ -224,7 +224,10 @@ pub(crate) struct TreeLimits {
 impl TreeLimits {
     fn available() -> bool {
         static AVAILABLE: OnceLock<bool> = OnceLock::new();
-        *AVAILABLE.get_or_init(|| TreeLimits::create(64, "probe").is_ok())
+        *AVAILABLE.get_or_init(|| {
+            // A name of its own: graders of a roster probe at the same moment.
+            folder_name().is_ok_and(|name| TreeLimits::create(64, &format!("probe-{name}")).is_ok())
+        })
     }
 
     /// A new cgroup under the grader's own, in each hierarchy that has the `memory`, `pids` or
@@ -726,14 +729,14 @@ fn locked_flags(path: &Path) -> MsFlags {
     locked
 }
 
-/// A uid no account uses, different for every test of this grader process.
+/// A uid no account uses, drawn at random for every test, so that tests (of this grader or of
+/// another on the machine) never share one.
 fn fresh_test_uid() -> u32 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let serial = NEXT.fetch_add(1, Ordering::Relaxed) % 1_000_000;
-    // Above every ordinary and system range, below the overflow ids; the grader's pid keeps
-    // two graders on one machine apart.
-    2_000_000_000 + (std::process::id() % 100) * 1_000_000 + serial
+    let mut bytes = [0u8; 4];
+    let _ = std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| std::io::Read::read_exact(&mut random, &mut bytes));
+    // Above every ordinary and system range, below the overflow ids.
+    2_000_000_000 + u32::from_ne_bytes(bytes) % 100_000_000
 }
 
 fn join_cgroups(procs: &[RawFd]) -> std::io::Result<()> {
@@ -820,6 +823,9 @@ fn outer_waiter(init: nix::unistd::Pid) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// How long init waits, after reporting, for the grader to kill it.
+const INIT_PATIENCE_SECS: u32 = 30;
+
 /// The exit code of the grader's child when init ended before reporting (killed for memory).
 pub(crate) const INIT_DIED: i32 = 113;
 
@@ -838,8 +844,13 @@ fn init(test: nix::unistd::Pid, status_fd: RawFd) -> ! {
                 libc::write(status_fd, bytes.as_ptr().cast(), bytes.len());
                 libc::close(status_fd);
             }
+            // The grader kills init as soon as it has looked. Should it never (the test
+            // failed to exec, and `Command::spawn` waits for the grader's child, which waits
+            // for init), the alarm ends init, and with it the wait.
+            // SAFETY: alarm and pause only arm a timer and wait for a signal.
+            unsafe { libc::alarm(INIT_PATIENCE_SECS) };
             loop {
-                // SAFETY: pause only waits for a signal; SIGKILL ends it.
+                // SAFETY: as above; SIGKILL or SIGALRM ends it.
                 unsafe { libc::pause() };
             }
         }
