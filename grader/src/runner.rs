@@ -135,7 +135,18 @@ pub fn run_isolated(request: &RunRequest, isolation: Isolation) -> Result<RawRun
     let (report_read, report_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Error::new(ErrorKind::Io, format!("cannot create a pipe: {e}")))?;
 
-    let mut command = Command::new(&request.executable);
+    // Absolute and without symlinks: a namespaced test sees the binary only at its real path,
+    // from a working directory of its own.
+    let executable = std::fs::canonicalize(&request.executable).map_err(|source| {
+        Error::new(
+            ErrorKind::Tool,
+            format!(
+                "cannot find the test binary {}: {source}",
+                request.executable.display()
+            ),
+        )
+    })?;
+    let mut command = Command::new(&executable);
     command
         .arg("--run")
         .arg(&request.test_name)
@@ -171,7 +182,7 @@ pub fn run_isolated(request: &RunRequest, isolation: Isolation) -> Result<RawRun
         };
         let plan = NamespacePlan::new(
             &request.sandbox_dir.join("root"),
-            &request.executable,
+            &executable,
             &ScratchSizes::DEFAULT,
         )?;
         command
@@ -197,7 +208,7 @@ pub fn run_isolated(request: &RunRequest, isolation: Isolation) -> Result<RawRun
             .env("TMPDIR", &folder)
             .current_dir(&folder);
         if isolation == Isolation::NoUserNamespaces {
-            let rules = sandbox::landlock_rules(&request.executable, &folder).map_err(|e| {
+            let rules = sandbox::landlock_rules(&executable, &folder).map_err(|e| {
                 Error::new(
                     ErrorKind::Io,
                     format!("cannot prepare the Landlock rules for a test: {e}"),
