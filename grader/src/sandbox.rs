@@ -573,6 +573,7 @@ impl NamespacePlan {
             ForkResult::Parent { child } => outer_waiter(child),
             ForkResult::Child => {}
         }
+        bring_up_loopback()?;
         // Now PID 1 of the new namespace. Init is a copy of the grader that never executes
         // anything: undumpable, so that the test can neither read its memory nor, with
         // `hidepid`, even see its `/proc` entry (its command line is the grader's).
@@ -705,6 +706,33 @@ impl NamespacePlan {
         )?;
         Ok(())
     }
+}
+
+/// Brings up `lo` in the test's network namespace: tests may talk to themselves over
+/// 127.0.0.1 (exercise 08 serves its pages that way), and nothing else is reachable.
+fn bring_up_loopback() -> std::io::Result<()> {
+    // SAFETY: a socket, two ioctls on a zeroed `ifreq` on the stack, and a close.
+    unsafe {
+        let socket = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if socket < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let mut request: libc::ifreq = std::mem::zeroed();
+        for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo\0") {
+            *slot = *byte as libc::c_char;
+        }
+        let mut result = libc::ioctl(socket, libc::SIOCGIFFLAGS, &mut request);
+        if result == 0 {
+            request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            result = libc::ioctl(socket, libc::SIOCSIFFLAGS, &request);
+        }
+        let error = std::io::Error::last_os_error();
+        libc::close(socket);
+        if result != 0 {
+            return Err(error);
+        }
+    }
+    Ok(())
 }
 
 /// Mount flags of the mount holding `path` that a user namespace must keep when remounting.

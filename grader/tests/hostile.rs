@@ -408,6 +408,11 @@ mod sandbox {
         ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A service of the machine for `connect_to_localhost` to reach (the fixture's port).
+    fn listen_on_the_machine() -> std::net::TcpListener {
+        std::net::TcpListener::bind("127.0.0.1:47613").expect("port 47613 is free")
+    }
+
     /// Another student's file in a roster folder, for the attacks to aim at.
     fn make_roster() {
         let file =
@@ -464,6 +469,7 @@ mod sandbox {
         let machine = sandbox::isolation();
         eprintln!("this machine allows isolation: {machine}");
         make_roster();
+        let _service = listen_on_the_machine();
         let hidden_02 = checkout().join("grader/hidden/02_lock_fix/tests.rs");
         let hidden_before = fingerprint(&hidden_02);
         let poison = checkout().join("target/threadlings/build/poisoned-by-a-test");
@@ -531,6 +537,7 @@ mod sandbox {
         let _serial = one_at_a_time();
         grader::reaper::become_subreaper();
         make_roster();
+        let _service = listen_on_the_machine();
         for test in [
             "read_other_command_lines",
             "read_the_checkout",
