@@ -35,7 +35,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let workspace = Workspace::open(root)?;
     let catalog = Catalog::load(&workspace)?;
-    grader::runner::become_subreaper();
+    grader::reaper::become_subreaper();
     match args
         .iter()
         .map(String::as_str)

@@ -11,6 +11,7 @@ use crate::catalog::Exercise;
 use crate::events::{Event, Observer};
 use crate::execute::{Execution, TestResult};
 use crate::lint::{self, Finding};
+use crate::sandbox::{self, Isolation};
 use crate::scratch::{self, Profile, TestBinary};
 use crate::subject::Subject;
 use crate::suite::TestSuite;
@@ -42,6 +43,8 @@ pub struct ExerciseReport {
     pub points: u32,
     pub max_points: u32,
     pub elapsed_ms: u64,
+    /// How far the test processes were confined ([`sandbox::isolation`]).
+    pub isolation: Isolation,
 }
 
 /// How far grading got.
@@ -123,6 +126,7 @@ pub fn check_suite(
         points,
         max_points: suite.max_points(),
         elapsed_ms: started.elapsed().as_millis() as u64,
+        isolation: sandbox::isolation(),
     })
 }
 
@@ -204,7 +208,7 @@ fn grade(
 
 /// The test names the binary defines, from `--list`.
 pub fn list_tests(binary: &TestBinary) -> Result<Vec<String>> {
-    let output = crate::runner::output_own(
+    let output = crate::reaper::output_own(
         std::process::Command::new(&binary.executable)
             .arg("--list")
             .stdin(std::process::Stdio::null()),

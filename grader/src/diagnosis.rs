@@ -62,9 +62,15 @@ pub struct ThreadState {
 
 /// Samples every thread of process group `pgid` twice and classifies the result.
 pub fn diagnose(pgid: i32) -> Diagnosis {
-    let first = sample(pgid);
+    diagnose_processes(|| harness::procfs::processes_in_group(pgid))
+}
+
+/// Samples every thread of the processes `members` names (asked again for each sample, since
+/// processes come and go) twice and classifies the result.
+pub fn diagnose_processes(mut members: impl FnMut() -> Vec<i32>) -> Diagnosis {
+    let first = sample(&members());
     std::thread::sleep(SAMPLE_GAP);
-    let second = sample(pgid);
+    let second = sample(&members());
     let mut threads = Vec::new();
     for ((pid, tid), now) in &second {
         let before = first
@@ -106,9 +112,9 @@ struct Sample {
     syscall: Option<i64>,
 }
 
-fn sample(pgid: i32) -> BTreeMap<(i32, i32), Sample> {
+fn sample(pids: &[i32]) -> BTreeMap<(i32, i32), Sample> {
     let mut samples = BTreeMap::new();
-    for pid in crate::runner::processes_in_group(pgid) {
+    for &pid in pids {
         let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
             continue;
         };
@@ -140,7 +146,8 @@ fn sample(pgid: i32) -> BTreeMap<(i32, i32), Sample> {
 }
 
 /// Names the wait in words a learner knows. The wait channel is the kernel function the thread
-/// sleeps in; where the kernel hides it, the system call number (x86-64) stands in.
+/// sleeps in; where the kernel hides it, the system call number stands in, named through
+/// `libc`'s constants for the architecture the grader was built for.
 fn describe_wait(wchan: &str, syscall: Option<i64>) -> String {
     let wchan = wchan.trim();
     let by_wchan = [
@@ -156,18 +163,26 @@ fn describe_wait(wchan: &str, syscall: Option<i64>) -> String {
     if let Some((_, words)) = by_wchan.iter().find(|(key, _)| wchan.contains(key)) {
         return (*words).to_owned();
     }
-    let by_syscall: &[(i64, &str)] = &[
-        (202, "a lock, condition variable, barrier or join"),
-        (230, SLEEP),
-        (35, SLEEP),
-        (0, "reading a pipe or file"),
-        (1, "writing a pipe or file"),
-        (61, "a child process to exit (waitpid)"),
-        (7, "poll or select"),
+    let by_syscall: &[(libc::c_long, &str)] = &[
+        (
+            libc::SYS_futex,
+            "a lock, condition variable, barrier or join",
+        ),
+        (libc::SYS_clock_nanosleep, SLEEP),
+        (libc::SYS_nanosleep, SLEEP),
+        (libc::SYS_read, "reading a pipe or file"),
+        (libc::SYS_write, "writing a pipe or file"),
+        (libc::SYS_wait4, "a child process to exit (waitpid)"),
+        (libc::SYS_waitid, "a child process to exit (waitpid)"),
+        #[cfg(target_arch = "x86_64")]
+        (libc::SYS_poll, "poll or select"),
+        (libc::SYS_ppoll, "poll or select"),
     ];
+    // `c_long` is `i64` only on 64-bit targets.
+    #[allow(clippy::useless_conversion)]
     if let Some((_, words)) = by_syscall
         .iter()
-        .find(|(number, _)| Some(*number) == syscall)
+        .find(|(number, _)| Some(i64::from(*number)) == syscall)
     {
         return (*words).to_owned();
     }

@@ -158,6 +158,16 @@ impl Execution<'_> {
             memory_mib: self.memory_mib,
         };
         let mut verdict = verdict::decide(&run, &context);
+        if run.tree_out_of_memory && !matches!(verdict, Verdict::Timeout { .. }) {
+            verdict = Verdict::Crash {
+                cause: format!(
+                    "the test's processes together went over the {} MiB the exercise allows, so \
+                     the kernel killed one of them: count the memory of every process you start, \
+                     not only of one",
+                    self.memory_mib
+                ),
+            };
+        }
         if verdict == Verdict::Pass && !run.new_shm_objects.is_empty() {
             verdict = Verdict::Leak {
                 message: format!(
@@ -165,6 +175,15 @@ impl Execution<'_> {
                      shared-memory object outlives every process that used it until someone \
                      calls shm_unlink",
                     run.new_shm_objects.join(", ")
+                ),
+            };
+        }
+        if verdict == Verdict::Pass && !run.scratch_leftovers.is_empty() {
+            verdict = Verdict::Leak {
+                message: format!(
+                    "the test left {} in its scratch folder: whatever a test creates there it \
+                     must remove (the grader has removed it)",
+                    run.scratch_leftovers.join(", ")
                 ),
             };
         }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{Catalog, Exercise};
 use crate::check::{self, ExerciseReport, Options, Outcome};
 use crate::explain;
+use crate::sandbox::{self, Isolation};
 use crate::subject::Subject;
 use crate::submission::{IgnoredChanges, PrivateTests, Submission};
 use crate::suite::{SuiteKind, TestSuite};
@@ -41,6 +42,8 @@ pub struct GradeReport {
     /// When grading started, in RFC 3339 (UTC); empty in reports written before it existed.
     #[serde(default)]
     pub started_at: String,
+    /// How far every test process was confined: `full`, `reduced (...)` or `minimal (...)`.
+    pub isolation: Isolation,
     pub elapsed_ms: u64,
 }
 
@@ -246,6 +249,7 @@ pub fn grade(
         exercises,
         ignored,
         started_at,
+        isolation: sandbox::isolation(),
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
 }

@@ -14,8 +14,9 @@
 //! 3. [`scratch`] writes a scratch crate under `target/` that compiles the suite against the
 //!    subject's `src/`, with the grader's own manifest and `sync.rs`, and builds it.
 //! 4. [`execute`] runs one test and returns its [`execute::TestResult`]: [`runner`] starts the
-//!    process (own process group, time limit, capped output), [`diagnosis`] explains a timeout
-//!    from `/proc`, [`verdict`] decides from what the process did (reading the model checker's
+//!    process, confined as far as [`sandbox`] finds this machine allows, with a time limit and
+//!    capped output; [`diagnosis`] explains a timeout from `/proc`; [`reaper`] keeps the
+//!    grader's own children apart from strays; [`verdict`] decides from what the process did (reading the model checker's
 //!    reports through [`model_report`]), and [`timing`] holds the speedup timer's pure rules.
 //! 5. [`check`] sequences the steps for one exercise into a [`check::ExerciseReport`].
 //!
@@ -40,8 +41,10 @@ pub mod lint;
 pub mod model_report;
 pub mod mutant;
 pub mod progress;
+pub mod reaper;
 pub mod roster;
 pub mod runner;
+pub mod sandbox;
 pub mod scratch;
 pub mod subject;
 pub mod submission;

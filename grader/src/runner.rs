@@ -1,29 +1,33 @@
 //! Runs one hidden test as its own process and records what it did.
 //!
-//! One mechanism for every test: a fresh process in its own process group, a wall-clock limit,
-//! capped output, an address-space cap, no core dumps, the nonce on stdin and the report on fd 3.
-//! Isolation comes from the process: a deadlock, abort, stack overflow or `exit` in one test
-//! cannot hide another test's result, and `fork` in a test is safe because the process is
-//! single-threaded when the test starts.
+//! One mechanism for every test: a fresh process with a wall-clock limit, capped output, an
+//! address-space cap, no core dumps, the nonce on stdin and the report on fd 3. Isolation comes
+//! from the process: a deadlock, abort, stack overflow or `exit` in one test cannot hide another
+//! test's result, and `fork` in a test is safe because the process is single-threaded when the
+//! test starts. What else confines the process depends on the machine's [`Isolation`]: at the
+//! top of the ladder namespaces, a root filesystem and a cgroup of its own; at the bottom a
+//! process group and the grader's subreaper ([`crate::reaper`]).
 //!
-//! The grader makes itself a *child subreaper*, so processes a test leaves behind (even ones
-//! that escaped its process group with `setsid`) are re-parented to the grader rather than to
-//! init, and [`reap_strays`] can find and end them.
+//! Whatever the level, when the test ends every process it left is named (a `leak`) and
+//! killed, every file it left in its scratch folder is named and removed, and no folder, mount,
+//! variable or argument the test can see contains its nonce.
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{killpg, Signal};
+use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
 use crate::diagnosis::{self, Diagnosis};
+use crate::reaper::{forget_own, reap_strays, spawn_own};
+use crate::sandbox::{self, Isolation, NamespacePlan, ScratchSizes, TreeLimits};
 use crate::{Error, ErrorKind, Result};
 
 /// Bytes of stdout and of stderr kept per test; the rest is counted and dropped.
@@ -33,9 +37,6 @@ const REPORT_CAP: usize = 1024 * 1024;
 /// How long to keep reading pipes after the test process exited, for output still in flight.
 const DRAIN_GRACE: Duration = Duration::from_millis(200);
 
-/// Processes the grader started and waits for itself. [`reap_strays`] leaves these alone.
-static OWN_CHILDREN: Mutex<Option<HashSet<u32>>> = Mutex::new(None);
-
 /// What to run and within which limits.
 #[derive(Debug, Clone)]
 pub struct RunRequest {
@@ -44,7 +45,8 @@ pub struct RunRequest {
     pub timeout: Duration,
     /// Address-space cap in MiB; 0 for none.
     pub memory_mib: u64,
-    /// Working directory and `TMPDIR` of the test, inside `target/`.
+    /// The grader's folder for test processes, inside `target/`: per-test scratch folders
+    /// (below the namespaced levels) and the mount point of namespaced tests' root.
     pub sandbox_dir: PathBuf,
     /// Extra arguments after `--run NAME` (the speedup timer passes its parameters here).
     pub extra_args: Vec<String>,
@@ -66,6 +68,14 @@ pub struct RawRun {
     /// Objects that appeared in `/dev/shm` while the test ran and that nobody held any more
     /// after it: left behind by the test. The runner has removed them.
     pub new_shm_objects: Vec<String>,
+    /// Files and folders the test left in its scratch folder (`/tmp` inside the sandbox), with
+    /// their sizes. The runner has removed them.
+    pub scratch_leftovers: Vec<String>,
+    /// The kernel killed a process of the test's tree because the tree as a whole went over
+    /// its memory limit (known only where a cgroup bounds the tree).
+    pub tree_out_of_memory: bool,
+    /// How confined the test was.
+    pub isolation: Isolation,
 }
 
 /// How the test process ended.
@@ -113,115 +123,116 @@ impl Captured {
     }
 }
 
-/// Makes this process the subreaper of everything it starts. Call once, early.
-pub fn become_subreaper() {
-    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER only sets a flag on this process.
-    unsafe {
-        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    }
-}
-
-/// Spawns a command the grader will wait for itself, so [`reap_strays`] never touches it.
-pub fn spawn_own(command: &mut Command) -> std::io::Result<Child> {
-    let mut own = OWN_CHILDREN.lock().unwrap_or_else(|e| e.into_inner());
-    let child = command.spawn()?;
-    own.get_or_insert_with(HashSet::new).insert(child.id());
-    Ok(child)
-}
-
-fn forget_own(pid: u32) {
-    if let Some(own) = OWN_CHILDREN
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_mut()
-    {
-        own.remove(&pid);
-    }
-}
-
-/// Makes the process `command` starts die when the grader dies, instead of running on
-/// unsupervised (a roster's per-student graders, for example, after the roster is killed).
-pub fn die_with_grader(command: &mut Command) -> &mut Command {
-    // SAFETY: one prctl call between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-            Ok(())
-        })
-    }
-}
-
-/// Runs `command` to completion like `Command::output`, as a child [`reap_strays`] respects.
-pub fn output_own(command: &mut Command) -> std::io::Result<std::process::Output> {
-    let child = spawn_own(command.stdout(Stdio::piped()).stderr(Stdio::piped()))?;
-    let pid = child.id();
-    let output = child.wait_with_output();
-    forget_own(pid);
-    output
-}
-
-/// Kills and reaps every child of the grader it did not start itself: orphans of tests that
-/// were re-parented here. Returns a description of each.
-pub fn reap_strays() -> Vec<String> {
-    let own = OWN_CHILDREN.lock().unwrap_or_else(|e| e.into_inner());
-    let me = std::process::id() as i32;
-    let mut strays = Vec::new();
-    for (pid, stat) in harness::procfs::all_processes() {
-        let is_own = own.as_ref().is_some_and(|own| own.contains(&(pid as u32)));
-        let name = stat.name;
-        if stat.parent == me && !is_own {
-            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(Pid::from_raw(pid), None);
-            strays.push(format!("process {pid} ({name})"));
-        }
-    }
-    strays
-}
-
-/// Runs one test and waits for it, however it ends.
+/// Runs one test and waits for it, however it ends, as isolated as this machine allows.
 pub fn run(request: &RunRequest) -> Result<RawRun> {
+    run_isolated(request, sandbox::isolation())
+}
+
+/// Runs one test at a given isolation level, which must be one this machine allows (at most
+/// [`sandbox::isolation`]); the hostile suite uses it to prove every rung.
+pub fn run_isolated(request: &RunRequest, isolation: Isolation) -> Result<RawRun> {
     let nonce = fresh_nonce()?;
     let (report_read, report_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Error::new(ErrorKind::Io, format!("cannot create a pipe: {e}")))?;
-    let tmp_dir = request.sandbox_dir.join("tmp");
-    std::fs::create_dir_all(&tmp_dir)
-        .map_err(|source| Error::io("cannot create", &tmp_dir, source))?;
 
-    let mut command = Command::new(&request.executable);
+    // Absolute and without symlinks: a namespaced test sees the binary only at its real path,
+    // from a working directory of its own.
+    let executable = std::fs::canonicalize(&request.executable).map_err(|source| {
+        Error::new(
+            ErrorKind::Tool,
+            format!(
+                "cannot find the test binary {}: {source}",
+                request.executable.display()
+            ),
+        )
+    })?;
+    let mut command = Command::new(&executable);
     command
         .arg("--run")
         .arg(&request.test_name)
         .args(&request.extra_args)
-        .current_dir(&request.sandbox_dir)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &request.sandbox_dir)
-        .env("TMPDIR", &tmp_dir)
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let write_fd = report_write.as_raw_fd();
-    let memory_bytes = request.memory_mib * 1024 * 1024;
-    let private_shm = private_shm_supported()
-        .then(|| PrivateShm::create(&request.sandbox_dir, &nonce))
-        .transpose()?;
-    let shm_mount_source = private_shm.as_ref().map(|shm| shm.c_path.clone());
+    let limits = ChildLimits {
+        report_fd: report_write.as_raw_fd(),
+        memory_bytes: request.memory_mib * 1024 * 1024,
+        cpu_seconds: cpu_seconds_for(request.timeout),
+        // Without a cgroup to weigh the tree as one, hundreds of spinning processes would
+        // starve the grader past every deadline; at the lowest priority they cannot.
+        lowest_priority: isolation != Isolation::Full,
+    };
     // SAFETY: the closure runs in the forked child before exec and only makes
-    // async-signal-safe system calls on values copied into it (the path was allocated before
-    // the fork).
+    // async-signal-safe system calls on values copied into it.
     unsafe {
-        command.pre_exec(move || {
-            prepare_child(write_fd, memory_bytes)?;
-            match &shm_mount_source {
-                Some(source) => give_private_shm(source),
-                None => Ok(()),
-            }
-        });
+        command.pre_exec(move || limits.apply());
     }
 
-    let shm_before = shm_objects();
+    let mut confinement = if isolation.uses_namespaces() {
+        let tree = match isolation {
+            Isolation::Full => Some(TreeLimits::create(
+                request.memory_mib,
+                &sandbox::folder_name()?,
+            )?),
+            _ => None,
+        };
+        let plan = NamespacePlan::new(
+            &request.sandbox_dir.join("root"),
+            &executable,
+            &ScratchSizes::DEFAULT,
+        )?;
+        command
+            .env("HOME", "/tmp")
+            .env("TMPDIR", "/tmp")
+            .current_dir(&request.sandbox_dir);
+        let status = plan.attach(
+            &mut command,
+            tree.as_ref().map(TreeLimits::procs_fds).unwrap_or_default(),
+        );
+        Confinement::Namespace {
+            status: Some(status),
+            init: None,
+            tree,
+        }
+    } else {
+        // A folder of the test's own, named by chance, never by the nonce.
+        let folder = request.sandbox_dir.join(sandbox::folder_name()?);
+        std::fs::create_dir_all(&folder)
+            .map_err(|source| Error::io("cannot create", &folder, source))?;
+        command
+            .env("HOME", &folder)
+            .env("TMPDIR", &folder)
+            .current_dir(&folder);
+        if isolation == Isolation::NoUserNamespaces {
+            let rules = sandbox::landlock_rules(&executable, &folder).map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("cannot prepare the Landlock rules for a test: {e}"),
+                )
+            })?;
+            let mut rules = Some(rules);
+            // SAFETY: restrict_self makes the Landlock system calls on a ruleset prepared before
+            // the fork.
+            unsafe {
+                command.pre_exec(move || match rules.take() {
+                    Some(rules) => rules
+                        .restrict_self()
+                        .map(|_| ())
+                        .map_err(|e| std::io::Error::other(e.to_string())),
+                    None => Ok(()),
+                });
+            }
+        }
+        Confinement::Group {
+            folder,
+            shm_before: shm_objects(),
+        }
+    };
+
     let started = Instant::now();
     let mut child = spawn_own(&mut command).map_err(|source| {
         Error::new(
@@ -233,22 +244,48 @@ pub fn run(request: &RunRequest) -> Result<RawRun> {
         )
     })?;
     drop(report_write);
+    drop(command);
     let pgid = child.id() as i32;
     if let Some(mut stdin) = child.stdin.take() {
         // A test that exits before reading the nonce closes the pipe; that is its own failure.
         let _ = writeln!(stdin, "{nonce}");
     }
-    let watched = watch(&mut child, pgid, report_read, started + request.timeout);
-    forget_own(child.id());
-    let mut watched = watched?;
-    watched.elapsed = started.elapsed();
+    let watched = watch(
+        &mut child,
+        pgid,
+        report_read,
+        &mut confinement,
+        started + request.timeout,
+    );
+    let watched = match watched {
+        Ok(watched) => watched,
+        Err(error) => {
+            confinement.kill_everything(pgid);
+            let _ = child.wait();
+            forget_own(child.id());
+            return Err(error);
+        }
+    };
+    let elapsed = started.elapsed();
 
-    watched.leftovers = processes_in_group(pgid)
+    let mut leftovers: Vec<String> = confinement
+        .members(pgid)
         .into_iter()
-        .map(|pid| format!("process {pid} ({})", process_name(pid)))
+        .map(describe_process)
         .collect();
-    let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
-    reap_strays();
+    let (scratch_leftovers, new_shm_objects) = confinement.collect_files();
+    confinement.kill_everything(pgid);
+    let _ = child.wait();
+    forget_own(child.id());
+    // Processes that left the process group with `setsid` were re-parented to the grader.
+    leftovers.extend(reap_strays());
+    let tree_out_of_memory = match &confinement {
+        Confinement::Namespace {
+            tree: Some(tree), ..
+        } => tree.hit_memory_limit(),
+        _ => false,
+    };
+    drop(confinement);
 
     let (report, forged_reports) = find_report(&watched.report_bytes, &nonce);
     Ok(RawRun {
@@ -257,103 +294,142 @@ pub fn run(request: &RunRequest) -> Result<RawRun> {
         forged_reports,
         stdout: watched.stdout,
         stderr: watched.stderr,
-        elapsed: watched.elapsed,
-        leftovers: watched.leftovers,
-        new_shm_objects: match &private_shm {
-            Some(shm) => shm.collect_leftovers(),
-            None => remove_abandoned_shm_objects(&shm_before),
-        },
+        elapsed,
+        leftovers,
+        new_shm_objects,
+        scratch_leftovers,
+        tree_out_of_memory,
+        isolation,
     })
 }
 
-/// A test's own `/dev/shm`: a folder under `target/` that the test process sees at `/dev/shm`,
-/// through a bind mount in a mount namespace of its own.
-///
-/// Every shared-memory object a test creates lands here and nowhere else, so a leftover is
-/// attributed to exactly the test that left it, even with many tests running at once, and
-/// the machine's real `/dev/shm` is never written.
-struct PrivateShm {
-    dir: PathBuf,
-    c_path: std::ffi::CString,
+/// How one test is confined, and how to find and end what it started.
+enum Confinement {
+    /// Namespaces: the test runs under an init of the runner's, which reports on `status`.
+    Namespace {
+        status: Option<OwnedFd>,
+        /// The init process's pid as the grader sees it, once found.
+        init: Option<i32>,
+        tree: Option<TreeLimits>,
+    },
+    /// No namespaces: the test's process group, a scratch folder of its own on disk, and the
+    /// machine's `/dev/shm` compared before and after.
+    Group {
+        folder: PathBuf,
+        shm_before: HashSet<String>,
+    },
 }
 
-impl PrivateShm {
-    fn create(sandbox_dir: &Path, nonce: &str) -> Result<PrivateShm> {
-        let dir = sandbox_dir.join("shm").join(nonce);
-        std::fs::create_dir_all(&dir).map_err(|source| Error::io("cannot create", &dir, source))?;
-        let c_path = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).map_err(|_| {
-            Error::new(
-                ErrorKind::Io,
-                format!("{} contains a NUL byte", dir.display()),
-            )
-        })?;
-        Ok(PrivateShm { dir, c_path })
-    }
-
-    /// Names what the test left behind, as the test saw it, and removes the folder.
-    fn collect_leftovers(&self) -> Vec<String> {
-        let mut leftovers: Vec<String> = std::fs::read_dir(&self.dir)
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .map(|entry| format!("/dev/shm/{}", entry.file_name().to_string_lossy()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        leftovers.sort();
-        let _ = std::fs::remove_dir_all(&self.dir);
-        leftovers
-    }
-}
-
-/// In the forked child: a private mount namespace with the test's folder over `/dev/shm`.
-fn give_private_shm(source: &std::ffi::CStr) -> std::io::Result<()> {
-    // SAFETY: plain system calls between fork and exec, on a path allocated before the fork.
-    unsafe {
-        if libc::unshare(libc::CLONE_NEWNS) != 0
-            // Private propagation keeps the bind mount from leaking back to the host.
-            || libc::mount(
-                std::ptr::null(),
-                c"/".as_ptr(),
-                std::ptr::null(),
-                libc::MS_REC | libc::MS_PRIVATE,
-                std::ptr::null(),
-            ) != 0
-            || libc::mount(
-                source.as_ptr(),
-                c"/dev/shm".as_ptr(),
-                std::ptr::null(),
-                libc::MS_BIND,
-                std::ptr::null(),
-            ) != 0
-        {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
-/// Whether this machine lets the grader give a test a mount namespace of its own (it needs
-/// root or CAP_SYS_ADMIN). Probed once with a throwaway child; where it is refused, leftovers
-/// are found by comparing the machine's `/dev/shm` before and after instead.
-fn private_shm_supported() -> bool {
-    static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *SUPPORTED.get_or_init(|| {
-        let probe_dir = std::env::temp_dir();
-        let Ok(source) = std::ffi::CString::new(probe_dir.as_os_str().as_encoded_bytes()) else {
-            return false;
+impl Confinement {
+    /// The init process of a namespaced test: the only child of the grader's child.
+    fn init(&mut self, outer: i32) -> Option<i32> {
+        let Confinement::Namespace { init, .. } = self else {
+            return None;
         };
-        let mut probe = Command::new("true");
-        probe
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        // SAFETY: as for the test processes: system calls only, on a path allocated before.
-        unsafe {
-            probe.pre_exec(move || give_private_shm(&source));
+        if init.is_none() {
+            *init = harness::procfs::all_processes()
+                .into_iter()
+                .find(|(_, stat)| stat.parent == outer)
+                .map(|(pid, _)| pid);
         }
-        output_own(&mut probe).is_ok_and(|output| output.status.success())
-    })
+        *init
+    }
+
+    /// Every process of the test still there: below init in a namespace (whatever process
+    /// group or nested namespace it moved to), or in the process group.
+    fn members(&mut self, pgid: i32) -> Vec<i32> {
+        match self {
+            Confinement::Namespace { .. } => match self.init(pgid) {
+                Some(init) => descendants(init),
+                None => Vec::new(),
+            },
+            Confinement::Group { .. } => harness::procfs::processes_in_group(pgid)
+                .into_iter()
+                .filter(|pid| *pid != pgid)
+                .collect(),
+        }
+    }
+
+    /// What the test left in its scratch folder and in `/dev/shm`, both removed.
+    fn collect_files(&mut self) -> (Vec<String>, Vec<String>) {
+        match self {
+            Confinement::Namespace { init, .. } => {
+                let Some(init) = *init else {
+                    return (Vec::new(), Vec::new());
+                };
+                // The test's tmpfs mounts, seen through init's root while init still holds them.
+                let root = PathBuf::from(format!("/proc/{init}/root"));
+                (
+                    sandbox::collect_scratch(&root.join("tmp"), "/tmp"),
+                    shm_names(sandbox::collect_scratch(&root.join("dev/shm"), "/dev/shm")),
+                )
+            }
+            Confinement::Group { folder, shm_before } => {
+                let scratch = sandbox::collect_scratch(folder, "$TMPDIR");
+                let _ = std::fs::remove_dir_all(&*folder);
+                (scratch, remove_abandoned_shm_objects(shm_before))
+            }
+        }
+    }
+
+    /// Kills every process of the test: init, and with it the whole namespace (the grader's
+    /// child then leaves on its own, having reaped init), or the process group.
+    fn kill_everything(&mut self, pgid: i32) {
+        match self.init(pgid) {
+            // Killing the grader's child too would hand init, still dying, to the grader's
+            // subreaper, where the sweep for strays would count it as the test's leftover.
+            Some(init) => {
+                let _ = kill(Pid::from_raw(init), Signal::SIGKILL);
+            }
+            None => {
+                let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+            }
+        }
+    }
+}
+
+/// `/dev/shm/NAME (4 KiB)` becomes `/dev/shm/NAME`: an object is named, its size is noise.
+fn shm_names(found: Vec<String>) -> Vec<String> {
+    found
+        .into_iter()
+        .map(|entry| match entry.rsplit_once(" (") {
+            Some((name, _)) => name.to_owned(),
+            None => entry,
+        })
+        .collect()
+}
+
+/// Every process below `ancestor` in the process tree, by the grader's pids.
+fn descendants(ancestor: i32) -> Vec<i32> {
+    let processes = harness::procfs::all_processes();
+    let mut found = vec![ancestor];
+    let mut index = 0;
+    while index < found.len() {
+        let parent = found[index];
+        found.extend(
+            processes
+                .iter()
+                .filter(|(_, stat)| stat.parent == parent)
+                .map(|(pid, _)| *pid),
+        );
+        index += 1;
+    }
+    found.remove(0);
+    found
+}
+
+fn describe_process(pid: i32) -> String {
+    let name = harness::procfs::read_stat(format!("/proc/{pid}/stat"))
+        .map(|stat| stat.name)
+        .unwrap_or_default();
+    format!("process {pid} ({name})")
+}
+
+/// The CPU time one process of a test may use: more than it could use in its wall-clock
+/// limit on every core, so that only a process the deadline somehow missed ever meets it.
+fn cpu_seconds_for(timeout: Duration) -> u64 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    (timeout.as_secs() + 1) * cores + 1
 }
 
 /// Finds objects that appeared in `/dev/shm` during the test and that no process holds open or
@@ -419,31 +495,38 @@ fn shm_objects() -> HashSet<String> {
         .unwrap_or_default()
 }
 
-fn prepare_child(report_fd: i32, memory_bytes: u64) -> std::io::Result<()> {
-    // SAFETY: plain system calls in the child between fork and exec.
-    unsafe {
-        if report_fd == harness::RESULT_FD {
-            libc::fcntl(report_fd, libc::F_SETFD, 0);
-        } else if libc::dup2(report_fd, harness::RESULT_FD) < 0 {
-            return Err(std::io::Error::last_os_error());
+/// The limits every test process gets, applied in the forked child.
+#[derive(Clone, Copy)]
+struct ChildLimits {
+    report_fd: i32,
+    memory_bytes: u64,
+    cpu_seconds: u64,
+    lowest_priority: bool,
+}
+
+impl ChildLimits {
+    fn apply(self) -> std::io::Result<()> {
+        // SAFETY: plain system calls in the child between fork and exec.
+        unsafe {
+            if self.report_fd == harness::RESULT_FD {
+                libc::fcntl(self.report_fd, libc::F_SETFD, 0);
+            } else if libc::dup2(self.report_fd, harness::RESULT_FD) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // If the grader dies, its tests die with it instead of running on unsupervised.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            if self.lowest_priority {
+                libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+            }
         }
-        // If the grader dies, its tests die with it instead of running on unsupervised.
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         // A crashing test must not write a core file outside target/.
-        let no_core = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
-        if memory_bytes > 0 {
-            let cap = libc::rlimit {
-                rlim_cur: memory_bytes,
-                rlim_max: memory_bytes,
-            };
-            libc::setrlimit(libc::RLIMIT_AS, &cap);
+        sandbox::set_rlimit(libc::RLIMIT_CORE, 0);
+        sandbox::set_rlimit(libc::RLIMIT_CPU, self.cpu_seconds);
+        if self.memory_bytes > 0 {
+            sandbox::set_rlimit(libc::RLIMIT_AS, self.memory_bytes);
         }
+        Ok(())
     }
-    Ok(())
 }
 
 struct Watched {
@@ -451,37 +534,57 @@ struct Watched {
     stdout: Captured,
     stderr: Captured,
     report_bytes: Vec<u8>,
-    elapsed: Duration,
-    leftovers: Vec<String>,
 }
 
-/// The event loop: reads the three pipes without ever blocking on one, and ends the process
-/// group at the deadline after diagnosing it.
-fn watch(child: &mut Child, pgid: i32, report_read: OwnedFd, deadline: Instant) -> Result<Watched> {
+/// The event loop: reads the pipes without ever blocking on one, notices the end of the test
+/// (its exit, or its wait status from a namespace's init), and ends everything at the deadline
+/// after diagnosing it.
+fn watch(
+    child: &mut Child,
+    pgid: i32,
+    report_read: OwnedFd,
+    confinement: &mut Confinement,
+    deadline: Instant,
+) -> Result<Watched> {
     let stdout: OwnedFd = child.stdout.take().expect("stdout is piped").into();
     let stderr: OwnedFd = child.stderr.take().expect("stderr is piped").into();
+    let status = match confinement {
+        Confinement::Namespace { status, .. } => status.take(),
+        Confinement::Group { .. } => None,
+    };
+    let namespaced = status.is_some();
     let mut streams = [
         (Some(stdout), Captured::with_cap(OUTPUT_CAP)),
         (Some(stderr), Captured::with_cap(OUTPUT_CAP)),
         (Some(report_read), Captured::with_cap(REPORT_CAP)),
+        (status, Captured::with_cap(STATUS_BYTES)),
     ];
     let mut ending = None;
     let mut drain_until = None;
     loop {
         let now = Instant::now();
         if ending.is_none() {
-            if let Some(status) = child.try_wait().map_err(wait_error)? {
-                ending = Some(ending_of(status));
-                drain_until = Some(now + DRAIN_GRACE);
+            let reported = &streams[3].1.bytes;
+            if namespaced && reported.len() == STATUS_BYTES {
+                let status = i32::from_ne_bytes(reported[..].try_into().expect("four bytes"));
+                ending = Some(ending_of(ExitStatus::from_raw(status)));
+            } else if let Some(status) = child.try_wait().map_err(wait_error)? {
+                ending = Some(match namespaced {
+                    // The grader's child leaves only after init, which waits to be killed: the
+                    // kernel killed init, and the test with it (for memory, most likely).
+                    true => Ending::Signaled(libc::SIGKILL),
+                    false => ending_of(status),
+                });
             } else if now >= deadline {
-                let diagnosis = diagnosis::diagnose(pgid);
-                let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
-                let _ = child.wait();
+                let diagnosis = diagnosis::diagnose_processes(|| confinement.members(pgid));
+                confinement.kill_everything(pgid);
                 ending = Some(Ending::TimedOut(diagnosis));
+            }
+            if ending.is_some() {
                 drain_until = Some(Instant::now() + DRAIN_GRACE);
             }
         }
-        let all_closed = streams.iter().all(|(fd, _)| fd.is_none());
+        let all_closed = streams[..3].iter().all(|(fd, _)| fd.is_none());
         if ending.is_some() && (all_closed || drain_until.is_some_and(|until| now >= until)) {
             break;
         }
@@ -491,18 +594,19 @@ fn watch(child: &mut Child, pgid: i32, report_read: OwnedFd, deadline: Instant) 
             .min(Duration::from_millis(50));
         read_ready(&mut streams, wait)?;
     }
-    let [(_, stdout), (_, stderr), (_, report)] = streams;
+    let [(_, stdout), (_, stderr), (_, report), _] = streams;
     Ok(Watched {
         ending: ending.expect("the loop only ends once the process has"),
         stdout,
         stderr,
         report_bytes: report.bytes,
-        elapsed: Duration::ZERO,
-        leftovers: Vec::new(),
     })
 }
 
-fn read_ready(streams: &mut [(Option<OwnedFd>, Captured); 3], wait: Duration) -> Result<()> {
+/// Bytes of the wait status a namespace's init reports.
+const STATUS_BYTES: usize = 4;
+
+fn read_ready(streams: &mut [(Option<OwnedFd>, Captured)], wait: Duration) -> Result<()> {
     let ready: Vec<bool> = {
         let mut poll_fds: Vec<PollFd> = streams
             .iter()
@@ -543,7 +647,6 @@ fn read_ready(streams: &mut [(Option<OwnedFd>, Captured); 3], wait: Duration) ->
 }
 
 fn ending_of(status: ExitStatus) -> Ending {
-    use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) => Ending::Exited(code),
         (None, Some(signal)) => Ending::Signaled(signal),
@@ -580,19 +683,4 @@ fn find_report(bytes: &[u8], nonce: &str) -> (Option<harness::Report>, usize) {
         }
     }
     (found, forged)
-}
-
-/// Live or zombie members of a process group.
-pub fn processes_in_group(pgid: i32) -> Vec<i32> {
-    harness::procfs::all_processes()
-        .into_iter()
-        .filter(|(_, stat)| stat.group == pgid)
-        .map(|(pid, _)| pid)
-        .collect()
-}
-
-fn process_name(pid: i32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default()
 }

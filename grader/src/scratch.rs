@@ -338,7 +338,7 @@ fn cargo_in(scratch_dir: &Path) -> Command {
 /// Runs cargo (to `what`) and reads its JSON messages.
 fn run_cargo(cargo: &mut Command, what: &str) -> Result<(std::process::Output, Messages)> {
     // Through the runner, so that its sweep for stray processes never reaps this build.
-    let output = crate::runner::output_own(cargo).map_err(|source| {
+    let output = crate::reaper::output_own(cargo).map_err(|source| {
         Error::new(
             ErrorKind::Tool,
             format!("cannot run cargo to {what}: {source}"),
@@ -407,7 +407,7 @@ fn write_crate(
     )?;
     remove_stale_files(&src_dir, subject)?;
 
-    let names = Names::new(name, crate_key);
+    let names = Names::new(name, &format!("{crate_key}-{}", checkout_tag(workspace)));
     let subject_manifest = library_manifest(
         &names.subject_package,
         name,
@@ -442,12 +442,32 @@ fn write_crate(
     Ok(())
 }
 
+/// A short tag of the checkout's own folder, part of every scratch package name.
+///
+/// Two checkouts whose build folders are one (a test's private copy linked to the real
+/// checkout's, to compile the dependencies once) would otherwise give their `exercise` crates
+/// one name and one relative path, and cargo would take one's build for the other's: the
+/// real stub would be graded with a copy's solved code.
+fn checkout_tag(workspace: &Workspace) -> String {
+    use sha2::{Digest, Sha256};
+    // One checkout reached by two spellings (`grader/..` and the root) is still one checkout.
+    let root = workspace
+        .root()
+        .canonicalize()
+        .unwrap_or_else(|_| workspace.root().to_owned());
+    let digest = Sha256::digest(root.as_os_str().as_encoded_bytes());
+    digest[..4]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 /// Package names of one scratch crate.
 ///
 /// Cargo hashes a path package by its name and its path *relative to its workspace root*. Every
-/// scratch crate is its own workspace with the same layout, so without the subject in the
-/// package names the exercise, the solution and every mutant would share artifacts in the
-/// common target folder and overwrite each other's builds.
+/// scratch crate is its own workspace with the same layout, so without the subject (and the
+/// checkout, [`checkout_tag`]) in the package names the exercise, the solution and every mutant
+/// would share artifacts in the common target folder and overwrite each other's builds.
 struct Names {
     subject_package: String,
     model_package: String,

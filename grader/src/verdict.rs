@@ -436,6 +436,9 @@ mod tests {
             elapsed: Duration::from_millis(3),
             leftovers: Vec::new(),
             new_shm_objects: Vec::new(),
+            scratch_leftovers: Vec::new(),
+            tree_out_of_memory: false,
+            isolation: crate::sandbox::Isolation::Full,
         }
     }
 

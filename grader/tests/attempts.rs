@@ -46,7 +46,7 @@ fn attempt_files() -> Vec<(String, PathBuf)> {
 
 #[test]
 fn every_attempt_gets_the_verdict_it_declares() {
-    grader::runner::become_subreaper();
+    grader::reaper::become_subreaper();
     let workspace = workspace();
     let catalog = Catalog::load(&workspace).expect("the catalog loads");
     let files = attempt_files();
@@ -78,7 +78,7 @@ fn every_attempt_gets_the_verdict_it_declares() {
         problems.join("\n\n")
     );
     assert!(
-        grader::runner::reap_strays().is_empty(),
+        grader::reaper::reap_strays().is_empty(),
         "attempts left processes behind"
     );
 }

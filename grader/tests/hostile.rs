@@ -60,7 +60,7 @@ fn processes_named(name: &str) -> Vec<String> {
 
 #[test]
 fn fifty_forked_children_are_a_leak_and_none_survives_grading() {
-    grader::runner::become_subreaper();
+    grader::reaper::become_subreaper();
     let workspace = workspace();
     let exercise = exercise_01(&workspace);
     // A name of this run only, so another grader on the machine cannot confuse the count.
@@ -323,4 +323,287 @@ fn a_symlink_to_the_solution_is_not_followed() {
         "the symlink is listed: {:?}",
         report.ignored
     );
+}
+
+/// The run-time sandbox on its own: attacks from `tests/sandbox/fixture.rs`, a hidden-test
+/// binary written by hand around every compile-time check, run through the runner at every
+/// isolation level this machine allows (the lower ones forced). Each attack runs at the levels
+/// that claim to stop it; a `pass` would mean it worked.
+mod sandbox {
+    use std::path::{Path, PathBuf};
+    use std::time::{Duration, Instant};
+
+    use grader::runner::{self, RawRun, RunRequest};
+    use grader::sandbox::{self, Isolation};
+    use grader::verdict::{self, Verdict, VerdictLabel};
+
+    /// One attack, the weakest level that stops it, and the verdicts that count as stopped.
+    struct Attack {
+        test: &'static str,
+        stopped_from: Isolation,
+        verdicts: &'static [&'static str],
+        timeout_secs: u64,
+        memory_mib: u64,
+    }
+
+    const fn attack(
+        test: &'static str,
+        stopped_from: Isolation,
+        verdicts: &'static [&'static str],
+    ) -> Attack {
+        Attack {
+            test,
+            stopped_from,
+            verdicts,
+            timeout_secs: 10,
+            memory_mib: 4096,
+        }
+    }
+
+    const ATTACKS: &[Attack] = &[
+        attack("kill_parent", Isolation::NoUserNamespaces, &["fail"]),
+        attack("stop_parent", Isolation::NoUserNamespaces, &["fail"]),
+        attack("kill_everyone", Isolation::NoCgroups, &["fail"]),
+        attack("read_other_command_lines", Isolation::NoCgroups, &["fail"]),
+        attack("read_the_checkout", Isolation::NoUserNamespaces, &["fail"]),
+        attack("read_the_roster", Isolation::NoUserNamespaces, &["fail"]),
+        attack("write_hidden_tests", Isolation::NoUserNamespaces, &["fail"]),
+        attack(
+            "poison_the_build_folder",
+            Isolation::NoUserNamespaces,
+            &["fail"],
+        ),
+        attack(
+            "connect_to_localhost",
+            Isolation::NoUserNamespaces,
+            &["fail"],
+        ),
+        attack("setsid_child", Isolation::Minimal, &["leak"]),
+        attack("relay_daemons", Isolation::Minimal, &["leak"]),
+        Attack {
+            memory_mib: 384,
+            ..attack("three_large_children", Isolation::Full, &["fail", "crash"])
+        },
+        Attack {
+            timeout_secs: 3,
+            ..attack(
+                "fork_bomb",
+                Isolation::NoCgroups,
+                &["timeout:spinning", "timeout:unknown", "crash"],
+            )
+        },
+        attack(
+            "forge_a_pass_with_a_found_nonce",
+            Isolation::Minimal,
+            &["crash", "fail"],
+        ),
+        attack("read_the_nonce_again", Isolation::Minimal, &["fail"]),
+    ];
+
+    /// The tests below run one at a time: at the lower levels the runner's sweep for strays
+    /// would take another test's orphans for its own.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+        ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A service of the machine for `connect_to_localhost` to reach (the fixture's port).
+    fn listen_on_the_machine() -> std::net::TcpListener {
+        std::net::TcpListener::bind("127.0.0.1:47613").expect("port 47613 is free")
+    }
+
+    /// Another student's file in a roster folder, for the attacks to aim at.
+    fn make_roster() {
+        let file =
+            checkout().join("target/hostile-roster/alice/exercises/01_race_counter/src/lib.rs");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "// alice's counter\n").unwrap();
+    }
+
+    fn checkout() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    fn run_attack(attack: &Attack, level: Isolation) -> (RawRun, Verdict, Duration) {
+        let request = RunRequest {
+            executable: PathBuf::from(env!("CARGO_BIN_EXE_hostile_fixture")),
+            test_name: attack.test.to_owned(),
+            timeout: Duration::from_secs(attack.timeout_secs),
+            memory_mib: attack.memory_mib,
+            sandbox_dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-sandbox"),
+            extra_args: Vec::new(),
+        };
+        let started = Instant::now();
+        let run = runner::run_isolated(&request, level).expect("the runner runs the fixture");
+        let took = started.elapsed();
+        let verdict = verdict::decide(
+            &run,
+            &verdict::Context {
+                tests_file: Path::new("grader/tests/sandbox/fixture.rs"),
+                display_dir: "fixture",
+                timeout: request.timeout,
+                memory_mib: request.memory_mib,
+            },
+        );
+        (run, verdict, took)
+    }
+
+    /// Processes on the machine whose name starts with `attack-`, as the fixture names them.
+    fn hostile_processes() -> Vec<String> {
+        harness::procfs::all_processes()
+            .into_iter()
+            .filter(|(_, stat)| stat.name.starts_with("attack-") && stat.state != 'Z')
+            .map(|(pid, stat)| format!("{pid} ({})", stat.name))
+            .collect()
+    }
+
+    fn fingerprint(path: &Path) -> Vec<u8> {
+        std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    }
+
+    #[test]
+    fn every_attack_is_stopped_at_every_level_that_claims_to_stop_it() {
+        let _serial = one_at_a_time();
+        grader::reaper::become_subreaper();
+        let machine = sandbox::isolation();
+        eprintln!("this machine allows isolation: {machine}");
+        make_roster();
+        let _service = listen_on_the_machine();
+        let hidden_02 = checkout().join("grader/hidden/02_lock_fix/tests.rs");
+        let hidden_before = fingerprint(&hidden_02);
+        let poison = checkout().join("target/threadlings/build/poisoned-by-a-test");
+
+        let mut problems = Vec::new();
+        let mut ran = 0;
+        for level in Isolation::ALL.into_iter().filter(|level| *level >= machine) {
+            for attack in ATTACKS.iter().filter(|a| level <= a.stopped_from) {
+                let (run, verdict, took) = run_attack(attack, level);
+                ran += 1;
+                let label = verdict.label();
+                eprintln!(
+                    "  {level:<38} {:<32} {label:<18} {:.1} s",
+                    attack.test,
+                    took.as_secs_f64()
+                );
+                let mut problem =
+                    |text: String| problems.push(format!("{} at {level}: {text}", attack.test));
+                let declared = attack
+                    .verdicts
+                    .iter()
+                    .map(|text| text.parse::<VerdictLabel>().expect("a known verdict"));
+                if !declared.clone().any(|expected| expected == label) {
+                    problem(format!(
+                        "verdict {label}, expected one of {:?}: {verdict:?}\nstdout: {}\nstderr: {}",
+                        attack.verdicts,
+                        run.stdout.text(),
+                        run.stderr.text()
+                    ));
+                }
+                if run.isolation != level {
+                    problem(format!("ran at {} instead", run.isolation));
+                }
+                let survivors = hostile_processes();
+                if !survivors.is_empty() {
+                    problem(format!("processes survived the test: {survivors:?}"));
+                }
+                if fingerprint(&hidden_02) != hidden_before {
+                    problem("grader/hidden/02_lock_fix/tests.rs changed".to_owned());
+                }
+                if poison.exists() {
+                    problem(format!("{} was written", poison.display()));
+                }
+                if ["setsid_child", "relay_daemons"].contains(&attack.test)
+                    && !run.leftovers.iter().any(|p| p.contains("attack-"))
+                {
+                    problem(format!(
+                        "the leftovers do not name the process: {:?}",
+                        run.leftovers
+                    ));
+                }
+                if attack.test == "three_large_children" && !run.tree_out_of_memory {
+                    problem("the tree's memory limit was never hit".to_owned());
+                }
+            }
+        }
+        assert!(ran >= ATTACKS.len(), "only {ran} attacks ran");
+        assert!(
+            problems.is_empty(),
+            "holes in the sandbox:\n{}",
+            problems.join("\n\n")
+        );
+    }
+
+    /// The control: unconfined, the attacks that are harmless to run do work, so each attack
+    /// above can fail and its `fail` there is the sandbox's doing.
+    #[test]
+    fn without_a_sandbox_the_harmless_attacks_succeed() {
+        let _serial = one_at_a_time();
+        grader::reaper::become_subreaper();
+        make_roster();
+        let _service = listen_on_the_machine();
+        for test in [
+            "read_other_command_lines",
+            "read_the_checkout",
+            "read_the_roster",
+            "write_hidden_tests",
+            "poison_the_build_folder",
+            "connect_to_localhost",
+            "three_large_children",
+        ] {
+            let attack = Attack {
+                memory_mib: 384,
+                ..attack(test, Isolation::Minimal, &[])
+            };
+            let (run, verdict, _) = run_attack(&attack, Isolation::Minimal);
+            assert_eq!(
+                verdict.label(),
+                VerdictLabel::Pass,
+                "{test} must work without a sandbox, or its `fail` above proves nothing: \
+                 {verdict:?}\n{}",
+                run.stderr.text()
+            );
+        }
+    }
+
+    /// 500 MB written to the scratch folder: capped where the folder is a tmpfs, and at every
+    /// level named with its size and removed.
+    #[test]
+    fn files_left_in_the_scratch_folder_are_reported_and_removed() {
+        let _serial = one_at_a_time();
+        let machine = sandbox::isolation();
+        let attack = attack("fill_the_scratch_folder", Isolation::Minimal, &[]);
+        for level in Isolation::ALL.into_iter().filter(|level| *level >= machine) {
+            let (run, _, took) = run_attack(&attack, level);
+            eprintln!(
+                "  {level:<38} {:?} {:.1} s",
+                run.scratch_leftovers,
+                took.as_secs_f64()
+            );
+            let [left] = run.scratch_leftovers.as_slice() else {
+                panic!(
+                    "at {level} one file was left, the runner reports {:?}",
+                    run.scratch_leftovers
+                );
+            };
+            assert!(left.contains("ballast"), "{left}");
+            if matches!(level, Isolation::Full | Isolation::NoCgroups) {
+                assert!(
+                    left.contains("256 MiB") || left.contains("255 MiB"),
+                    "the private /tmp holds 256 MiB at most: {left}"
+                );
+            } else {
+                assert!(left.contains("500 MiB"), "{left}");
+            }
+        }
+        let sandbox_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-sandbox");
+        let remaining: Vec<_> = std::fs::read_dir(&sandbox_dir)
+            .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(
+            remaining.iter().all(|name| name == "root"),
+            "per-test folders were left in {}: {remaining:?}",
+            sandbox_dir.display()
+        );
+    }
 }

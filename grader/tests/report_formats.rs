@@ -5,6 +5,7 @@
 
 use grader::format;
 use grader::grade::{ExerciseGrade, ExerciseStatus, GradeReport, TestGrade, TestLabel, SCHEMA};
+use grader::sandbox::Isolation;
 use grader::submission::{IgnoredChange, IgnoredChanges};
 use grader::suite::SuiteKind as Suite;
 use serde_json::Value;
@@ -98,6 +99,7 @@ fn sample() -> GradeReport {
             truncated: false,
         },
         started_at: "2026-12-02T01:00:00Z".into(),
+        isolation: Isolation::NoCgroups,
         elapsed_ms: 1234,
     }
 }
@@ -171,6 +173,24 @@ fn gradescope_results_have_exactly_the_documented_fields() {
         "the student sees which of their changes were ignored: {}",
         value["output"]
     );
+}
+
+#[test]
+fn every_format_states_the_isolation_level_it_was_graded_at() {
+    let report = sample();
+    let said = "reduced (no cgroups)";
+    for (format, text) in [
+        ("json", format::json::to_json(&report)),
+        ("junit", format::junit::to_junit(&report)),
+        ("gradescope", format::gradescope::to_gradescope(&report)),
+        ("markdown", format::markdown::to_markdown(&report)),
+        ("text", format::text::to_text(&report)),
+    ] {
+        assert!(
+            text.contains(said),
+            "{format} does not say `{said}`:\n{text}"
+        );
+    }
 }
 
 #[test]

@@ -48,6 +48,10 @@ pub struct Flags {
     /// Grade only this exercise (repeatable; all when omitted), e.g. those assigned so far
     #[arg(long = "exercise", value_name = "N")]
     exercises: Vec<String>,
+    /// Refuse to grade unless this machine isolates every test fully (namespaces, a root
+    /// filesystem of its own and a cgroup); see the book's Instructors part, "Isolation"
+    #[arg(long)]
+    require_isolation: bool,
     /// With --roster: grade only shard K of N (1-based) of the sorted roster, for a matrix of
     /// machines; join their outputs with `cargo xtask gradebook merge`
     #[arg(long, value_name = "K/N", requires = "roster", value_parser = parse_shard)]
@@ -103,6 +107,26 @@ impl Flags {
 
     fn grade(&self) -> Result<crate::Exit> {
         let workspace = crate::workspace()?;
+        let isolation = grader::sandbox::isolation();
+        if !isolation.is_full() {
+            if self.require_isolation {
+                bail!(
+                    "--require-isolation: this machine only allows isolation `{isolation}`, not \
+                     `full`; run the grader as root or allow unprivileged user namespaces and \
+                     cgroups (book: Instructors, Isolation), or drop the flag to grade anyway"
+                );
+            }
+            anstream::eprintln!(
+                "{}",
+                render::paint(
+                    render::WARN,
+                    &format!(
+                        "warning: tests run with isolation `{isolation}`, not `full`: a hostile \
+                         submission can reach more than it should (book: Instructors, Isolation)"
+                    )
+                )
+            );
+        }
         let mut catalog = crate::catalog(&workspace)?;
         if let Some(hidden) = &self.hidden {
             grader::submission::PrivateTests::check_folders(hidden, &catalog)?;
@@ -292,8 +316,8 @@ impl Flags {
         for exercise in &self.exercises {
             command.args(["--exercise", exercise]);
         }
-        grader::runner::die_with_grader(&mut command);
-        let output = grader::runner::output_own(&mut command)
+        grader::reaper::die_with_grader(&mut command);
+        let output = grader::reaper::output_own(&mut command)
             .map_err(|e| NotGraded::new(format!("cannot run the grader: {e}")))?;
         if !matches!(output.status.code(), Some(0 | 1)) {
             let stderr = String::from_utf8_lossy(&output.stderr);

@@ -86,7 +86,7 @@ fn main() -> ExitCode {
         cli.command,
         Command::List(_) | Command::Hint(_) | Command::Reset(_) | Command::Book(_)
     ) {
-        grader::runner::become_subreaper();
+        grader::reaper::become_subreaper();
     }
     if matches!(cli.command, Command::Check(_) | Command::Watch(_)) {
         activity::first_run_notice();
@@ -105,7 +105,7 @@ fn main() -> ExitCode {
         Command::New(flags) => flags.run(),
     };
     // Whatever a test left behind and escaped its process group ends with the grader.
-    grader::runner::reap_strays();
+    grader::reaper::reap_strays();
     match result {
         Ok(Exit::Passed) => ExitCode::SUCCESS,
         Ok(Exit::Failed) => ExitCode::from(1),

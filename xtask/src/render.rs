@@ -93,6 +93,12 @@ pub fn report(report: &ExerciseReport) -> String {
             );
             let style = if report.passed() { GOOD } else { BAD };
             let _ = writeln!(out, "\n{}", paint(style, &summary));
+            // Every report says how far its tests were confined (see `grader::sandbox`).
+            let _ = writeln!(
+                out,
+                "{}",
+                paint(DIM, &format!("isolation: {}", report.isolation))
+            );
         }
     }
     out
@@ -195,6 +201,7 @@ mod tests {
             points,
             max_points,
             elapsed_ms: 1234,
+            isolation: grader::sandbox::Isolation::Full,
         }
     }
 

@@ -87,7 +87,11 @@ fn checking_the_stub_fails_with_a_report_that_teaches() {
         stdout.contains("cargo xtask book --open 01"),
         "and to the chapter:\n{stdout}"
     );
-    insta::with_settings!({filters => vec![(r"\d+\.\d s\b", "[time]")]}, {
+    let filters = vec![
+        (r"\d+\.\d s\b", "[time]"),
+        (r"isolation: [a-z][^\n]*", "isolation: [level]"),
+    ];
+    insta::with_settings!({filters => filters}, {
         insta::assert_snapshot!("stub_report_01", stdout);
     });
 }

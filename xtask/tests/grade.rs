@@ -346,6 +346,23 @@ fn a_broken_private_suite_stops_grading_instead_of_costing_the_student() {
     assert!(!out.exists(), "no report with a made-up zero is written");
 }
 
+/// An instructor who asks for full isolation gets none of less: on a machine that can only
+/// isolate partly (forced here with THREADLINGS_ISOLATION), grading refuses to start.
+#[test]
+fn require_isolation_refuses_a_machine_that_cannot_isolate_fully() {
+    let output = xtask()
+        .env("THREADLINGS_ISOLATION", "no-namespaces")
+        .args(["grade", "--require-isolation", "--exercise", "01"])
+        .output()
+        .expect("xtask runs");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("reduced (no user namespaces)"),
+        "the refusal names the level this machine allows: {}",
+        stderr_of(&output)
+    );
+}
+
 /// An upload the grader cannot read (here a folder with loose files) still gets a
 /// `results.json` that passes Gradescope's checks and tells the student why, with exit code 2.
 #[test]

@@ -1,5 +1,5 @@
 //! Processes and threads as `/proc` shows them: one parser for the harness (children a test
-//! left behind) and the grader (process groups, strays, timeout diagnosis).
+//! left behind, blocked threads) and the grader (process groups, strays, timeout diagnosis).
 
 /// The fields of `/proc/PID/stat` (or `/proc/PID/task/TID/stat`) that threadlings uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +51,15 @@ pub fn all_processes() -> Vec<(i32, Stat)> {
         .flatten()
         .filter_map(|entry| entry.file_name().to_string_lossy().parse::<i32>().ok())
         .filter_map(|pid| Some((pid, read_stat(format!("/proc/{pid}/stat"))?)))
+        .collect()
+}
+
+/// Live or zombie members of process group `pgid`.
+pub fn processes_in_group(pgid: i32) -> Vec<i32> {
+    all_processes()
+        .into_iter()
+        .filter(|(_, stat)| stat.group == pgid)
+        .map(|(pid, _)| pid)
         .collect()
 }
 

@@ -146,11 +146,11 @@ pub fn measure_speedup(mut run_job: impl FnMut(usize)) {
 
 /// Runs `work` once and returns its wall time and its sample.
 fn time(work: impl FnOnce()) -> (Duration, Sample) {
-    let cpu_before = cpu_time();
+    let cpu_before = crate::measure::cpu_time_with_children();
     let started = Instant::now();
     work();
     let wall = started.elapsed();
-    let cpu = cpu_time().saturating_sub(cpu_before);
+    let cpu = crate::measure::cpu_time_with_children().saturating_sub(cpu_before);
     (
         wall,
         Sample {
@@ -158,23 +158,6 @@ fn time(work: impl FnOnce()) -> (Duration, Sample) {
             cpu_ns: cpu.as_nanos() as u64,
         },
     )
-}
-
-/// CPU time of this process and of its children that have been waited for.
-fn cpu_time() -> Duration {
-    let of = |who| {
-        // SAFETY: getrusage only writes into the struct it is given.
-        let usage = unsafe {
-            let mut usage: libc::rusage = std::mem::zeroed();
-            libc::getrusage(who, &mut usage);
-            usage
-        };
-        let seconds = |t: libc::timeval| {
-            Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-        };
-        seconds(usage.ru_utime) + seconds(usage.ru_stime)
-    };
-    of(libc::RUSAGE_SELF) + of(libc::RUSAGE_CHILDREN)
 }
 
 /// Iterations of the reference kernel whose serial run takes about `target`. Measured, not

@@ -7,14 +7,15 @@
 
 use serde::Serialize;
 
-use crate::grade::{qualified_name, GradeReport};
+use crate::grade::{qualified_name, ExerciseStatus, GradeReport};
 
 /// The results of one reporter runner.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClassroomResults {
     /// The reporter's schema version, 1.
     pub version: u32,
-    /// `pass` at full marks, else `fail`: the reporter fails its step on `fail`.
+    /// `pass` when every test counts as passed, else `fail`: the reporter fails its step on
+    /// `fail`.
     pub status: String,
     pub max_score: u32,
     pub tests: Vec<ClassroomTest>,
@@ -53,7 +54,11 @@ pub fn to_classroom(report: &GradeReport) -> String {
         .collect();
     let results = ClassroomResults {
         version: 1,
-        status: if report.points == report.max_points {
+        status: if report
+            .exercises
+            .iter()
+            .all(|e| e.status == ExerciseStatus::Passed)
+        {
             "pass"
         } else {
             "fail"

@@ -68,7 +68,12 @@ pub fn to_gradescope(report: &GradeReport) -> String {
     let results = GradescopeResults {
         score: f64::from(report.points),
         max_score: f64::from(report.max_points),
-        output: report.summary_line() + &ignored_text(report),
+        output: format!(
+            "{}\nisolation: {}{}",
+            report.summary_line(),
+            report.isolation,
+            ignored_text(report)
+        ),
         output_format: PLAIN_TEXT.to_owned(),
         visibility: "visible".to_owned(),
         stdout_visibility: "hidden".to_owned(),

@@ -27,6 +27,7 @@ pub fn to_junit(report: &GradeReport) -> String {
         suite.add_property(Property::new("points", exercise.points.to_string()));
         suite.add_property(Property::new("max_points", exercise.max_points.to_string()));
         suite.add_property(Property::new("status", exercise.status.as_str()));
+        suite.add_property(Property::new("isolation", report.isolation.to_string()));
         for test in &exercise.tests {
             let status = if test.passed() {
                 TestCaseStatus::success()

@@ -7,9 +7,10 @@ use crate::grade::{qualified_name, GradeReport};
 /// Markdown for a CI job summary: a table of exercises, then what failed and why.
 pub fn to_markdown(report: &GradeReport) -> String {
     let mut out = format!(
-        "## threadlings grade: {}\n\n**{}**\n\n| exercise | points | status |\n| --- | ---: | --- |\n",
+        "## threadlings grade: {}\n\n**{}**\n\nisolation: {}\n\n| exercise | points | status |\n| --- | ---: | --- |\n",
         escape_markdown(&report.subject),
-        report.summary_line()
+        report.summary_line(),
+        report.isolation
     );
     for exercise in &report.exercises {
         out.push_str(&format!(

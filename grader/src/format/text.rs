@@ -10,7 +10,10 @@ use crate::grade::{qualified_name, GradeReport};
 const MESSAGE_LINES: usize = 6;
 
 pub fn to_text(grade: &GradeReport) -> String {
-    let mut out = format!("threadlings grade: {}\n\n", grade.subject);
+    let mut out = format!(
+        "threadlings grade: {}\nisolation: {}\n\n",
+        grade.subject, grade.isolation
+    );
     for exercise in &grade.exercises {
         let _ = writeln!(
             out,
