@@ -146,8 +146,25 @@ fn grade(
         }
         lint::Decision::DoesNotCompile(errors) => return Ok(Outcome::BuildFailed { errors }),
     }
-    let build =
-        |profile| scratch::build(workspace, exercise, suite, subject, profile, options.color);
+    let first_build = !workspace.scratch_target_dir().exists();
+    let build = |profile| {
+        let release = profile == Profile::Release;
+        options.observer.notify(Event::BuildStarted {
+            release,
+            first_build,
+        });
+        let built = scratch::build_observed(
+            workspace,
+            exercise,
+            suite,
+            subject,
+            profile,
+            options.color,
+            &options.observer,
+        );
+        options.observer.notify(Event::BuildFinished { release });
+        built
+    };
     let binary = match build(Profile::Debug)? {
         Ok(binary) => binary,
         Err(failure) => {

@@ -34,6 +34,7 @@ use serde::Deserialize;
 use toml::{Table, Value};
 
 use crate::catalog::{Capabilities, Exercise};
+use crate::events::{Event, Observer};
 use crate::subject::Subject;
 use crate::suite::TestSuite;
 use crate::workspace::Workspace;
@@ -85,6 +86,28 @@ pub fn build(
     profile: Profile,
     color: bool,
 ) -> Result<std::result::Result<TestBinary, BuildFailure>> {
+    build_observed(
+        workspace,
+        exercise,
+        suite,
+        subject,
+        profile,
+        color,
+        &Observer::none(),
+    )
+}
+
+/// [`build`], telling `observer` about every crate cargo finishes compiling, so that a first
+/// build of minutes shows it is alive.
+pub fn build_observed(
+    workspace: &Workspace,
+    exercise: &Exercise,
+    suite: &TestSuite,
+    subject: &Subject,
+    profile: Profile,
+    color: bool,
+    observer: &Observer,
+) -> Result<std::result::Result<TestBinary, BuildFailure>> {
     let crate_key = format!("{}{}", subject.key(), suite.scratch_suffix());
     let scratch_dir = workspace
         .scratch_dir()
@@ -118,7 +141,7 @@ pub fn build(
         cargo.arg("--release");
     }
     let what = "build the hidden tests";
-    let (output, messages) = run_cargo(&mut cargo, what)?;
+    let (output, messages) = run_cargo(&mut cargo, what, observer)?;
     if let Some(executable) = messages
         .executable
         .clone()
@@ -206,7 +229,7 @@ pub fn expand(workspace: &Workspace, exercise: &Exercise, subject: &Subject) -> 
             // read a different value here than in the real build.
             .env_remove("CARGO_TARGET_DIR");
         let what = "expand the macros of the code under test";
-        let (output, messages) = run_cargo(&mut cargo, what)?;
+        let (output, messages) = run_cargo(&mut cargo, what, &Observer::none())?;
         if !output.status.success() {
             for error in code_errors(&output, messages, &scratch_dir, subject, what)? {
                 if !errors.contains(&error) {
@@ -336,14 +359,58 @@ fn cargo_in(scratch_dir: &Path) -> Command {
 }
 
 /// Runs cargo (to `what`) and reads its JSON messages.
-fn run_cargo(cargo: &mut Command, what: &str) -> Result<(std::process::Output, Messages)> {
-    // Through the runner, so that its sweep for stray processes never reaps this build.
-    let output = crate::reaper::output_own(cargo).map_err(|source| {
+fn run_cargo(
+    cargo: &mut Command,
+    what: &str,
+    observer: &Observer,
+) -> Result<(std::process::Output, Messages)> {
+    use std::io::{BufRead, Read};
+    let cannot_run = |source: std::io::Error| {
         Error::new(
             ErrorKind::Tool,
             format!("cannot run cargo to {what}: {source}"),
         )
-    })?;
+    };
+    // Through the reaper, so that its sweep for stray processes never reaps this build.
+    let mut child = crate::reaper::spawn_own(
+        cargo
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    )
+    .map_err(cannot_run)?;
+    let mut stderr_pipe = child.stderr.take().expect("stderr is piped");
+    let stderr_reader = std::thread::spawn(move || {
+        let mut stderr = Vec::new();
+        let _ = stderr_pipe.read_to_end(&mut stderr);
+        stderr
+    });
+    // Cargo's JSON messages, read as they come: each finished crate is news for the observer.
+    let mut stdout = Vec::new();
+    let mut compiled = 0;
+    let reader = std::io::BufReader::new(child.stdout.take().expect("stdout is piped"));
+    for line in reader.split(b'\n').map_while(std::result::Result::ok) {
+        if let Ok(message) = serde_json::from_slice::<CargoMessage>(&line) {
+            if message.reason == "compiler-artifact" {
+                compiled += 1;
+                observer.notify(Event::Compiled {
+                    name: message.target.map(|t| t.name).unwrap_or_default(),
+                    done: compiled,
+                    total: None,
+                });
+            }
+        }
+        stdout.extend_from_slice(&line);
+        stdout.push(b'\n');
+    }
+    let status = child.wait().map_err(cannot_run)?;
+    crate::reaper::forget_own(child.id());
+    let stderr = stderr_reader.join().unwrap_or_default();
+    let output = std::process::Output {
+        status,
+        stdout,
+        stderr,
+    };
     let messages = parse_messages(&String::from_utf8_lossy(&output.stdout));
     Ok((output, messages))
 }

@@ -189,3 +189,64 @@ replace = "    /// Adds `n`."
         "verify says the mutant passed: {problem}"
     );
 }
+
+/// A check tells its observer what it is doing, so that a first build of minutes and a long
+/// test show they are alive: the build starts, crates finish, the build ends, and each test
+/// says which of how many it is.
+#[test]
+fn a_check_tells_its_observer_every_step() {
+    use grader::events::{Event, Observer};
+    use std::sync::{Arc, Mutex};
+    let workspace = workspace();
+    let catalog = Catalog::load(&workspace).expect("the catalog loads");
+    let exercise = catalog.find("01").expect("exercise 01");
+    let subject = Subject::solution(&workspace, exercise).expect("the solution reads");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    let only = vec![
+        "counter_starts_at_zero_and_counts_alone".to_owned(),
+        "counter_never_loses_an_increment".to_owned(),
+    ];
+    let options = Options {
+        only: only.clone(),
+        observer: Observer::new(move |event| record.lock().unwrap().push(event.clone())),
+        ..Options::default()
+    };
+    check::check(&workspace, exercise, &subject, &options).expect("grading runs");
+    let seen = seen.lock().unwrap().clone();
+    let position = |wanted: &dyn Fn(&Event) -> bool| {
+        seen.iter()
+            .position(|event| wanted(event))
+            .unwrap_or_else(|| panic!("an expected event is missing: {seen:?}"))
+    };
+    let started = position(&|e| matches!(e, Event::BuildStarted { release: false, .. }));
+    let compiled = position(&|e| matches!(e, Event::Compiled { done: 1, .. }));
+    let finished = position(&|e| matches!(e, Event::BuildFinished { release: false }));
+    let first_test = position(&|e| {
+        matches!(
+            e,
+            Event::TestStarted {
+                index: 1,
+                total: 2,
+                ..
+            }
+        )
+    });
+    let second_test = position(&|e| {
+        matches!(
+            e,
+            Event::TestStarted {
+                index: 2,
+                total: 2,
+                ..
+            }
+        )
+    });
+    assert!(
+        started < compiled
+            && compiled < finished
+            && finished < first_test
+            && first_test < second_test,
+        "the events come in the order they happen: {seen:?}"
+    );
+}
