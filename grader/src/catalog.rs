@@ -219,7 +219,7 @@ pub struct TestMeta {
     /// Overrides [`Limits::test_timeout_secs`] for this test. For a timing test it bounds each
     /// measuring process.
     pub timeout_secs: Option<f64>,
-    /// Makes this a timing test, decided by the speedup timer ([`crate::timing`]) in a release
+    /// Makes this a timing test, decided by the speedup timer ([`crate::speedup`]) in a release
     /// build instead of by one ordinary run.
     #[serde(default)]
     pub speedup: Option<SpeedupMeta>,

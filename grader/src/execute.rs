@@ -2,7 +2,7 @@
 //!
 //! An ordinary test is one process of the hidden-test binary, judged by [`verdict::decide`]. A
 //! timing test is a series of measuring processes of the release binary, judged by the speedup
-//! timer's pure rules in [`crate::timing`]. Either way the result is assembled by
+//! timer's pure rules in [`crate::speedup`]. Either way the result is assembled by
 //! [`TestResult::new`], where the points come from the one scoring rule,
 //! [`VerdictLabel::points`](crate::verdict::VerdictLabel::points).
 
@@ -11,9 +11,9 @@ use serde::Serialize;
 use crate::catalog::{SpeedupMeta, TestMeta};
 use crate::runner::{self, RawRun, RunRequest};
 use crate::scratch::{self, TestBinary};
+use crate::speedup::{self, Attempt, Measurement};
 use crate::subject::Subject;
 use crate::suite::TestSuite;
-use crate::timing::{self, Attempt, Measurement};
 use crate::verdict::{self, Verdict};
 use crate::workspace::Workspace;
 use crate::Result;
@@ -85,18 +85,18 @@ impl Execution<'_> {
         test: &TestMeta,
         speedup: &SpeedupMeta,
     ) -> Result<TestResult> {
-        let workers = timing::workers_for(speedup);
+        let workers = speedup::workers_for(speedup);
         let started = std::time::Instant::now();
         let mut output = String::new();
         let mut run_notes = Vec::new();
-        let decision = timing::decide(
+        let decision = speedup::decide(
             workers,
             || {
                 let extra_args = vec![
                     "--speedup-workers".into(),
                     workers.to_string(),
                     "--speedup-rounds".into(),
-                    timing::ROUNDS_PER_ATTEMPT.to_string(),
+                    speedup::ROUNDS_PER_ATTEMPT.to_string(),
                 ];
                 let (run, verdict) = self.run_and_decide(binary, &test.name, extra_args)?;
                 if let Some(report) = &run.report {

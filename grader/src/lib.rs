@@ -17,7 +17,7 @@
 //!    process, confined as far as [`sandbox`] finds this machine allows, with a time limit and
 //!    capped output; [`diagnosis`] explains a timeout from `/proc`; [`reaper`] keeps the
 //!    grader's own children apart from strays; [`verdict`] decides from what the process did (reading the model checker's
-//!    reports through [`model_report`]), and [`timing`] holds the speedup timer's pure rules.
+//!    reports through [`model_report`]), and [`speedup`] holds the speedup timer's pure rules.
 //! 5. [`check`] sequences the steps for one exercise into a [`check::ExerciseReport`].
 //!
 //! Around the pipeline: [`explain`] holds the sentences a learner reads about each verdict;
@@ -46,10 +46,10 @@ pub mod roster;
 pub mod runner;
 pub mod sandbox;
 pub mod scratch;
+pub mod speedup;
 pub mod subject;
 pub mod submission;
 pub mod suite;
-pub mod timing;
 pub mod verdict;
 pub mod verify;
 pub mod workspace;

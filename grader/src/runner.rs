@@ -684,3 +684,32 @@ fn find_report(bytes: &[u8], nonce: &str) -> (Option<harness::Report>, usize) {
     }
     (found, forged)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::find_report;
+
+    fn line(nonce: &str) -> String {
+        format!(r#"{{"nonce":"{nonce}","outcome":"returned","panics":[],"leak":null}}"#)
+    }
+
+    #[test]
+    fn only_the_first_report_with_the_nonce_counts_and_the_rest_are_forged() {
+        let bytes = format!(
+            "{}\nnot json\n{}\n{}\n",
+            line("guessed"),
+            line("secret"),
+            line("secret")
+        );
+        let (report, forged) = find_report(bytes.as_bytes(), "secret");
+        assert_eq!(report.map(|r| r.nonce).as_deref(), Some("secret"));
+        assert_eq!(forged, 3, "a wrong nonce, garbage and a second report");
+    }
+
+    #[test]
+    fn no_report_with_the_nonce_is_no_report() {
+        let (report, forged) = find_report(line("guessed").as_bytes(), "secret");
+        assert!(report.is_none());
+        assert_eq!(forged, 1);
+    }
+}

@@ -814,3 +814,30 @@ fn parse_messages(stdout: &str) -> Messages {
     }
     messages
 }
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[test]
+    fn the_test_binary_and_the_real_crates_errors_are_taken_and_the_twins_dropped() {
+        let stdout = [
+            r#"{"reason":"compiler-message","target":{"name":"race_counter"},"message":{"level":"error","rendered":"error: real"}}"#,
+            r#"{"reason":"compiler-message","target":{"name":"race_counter_model"},"message":{"level":"error","rendered":"error: twin"}}"#,
+            r#"{"reason":"compiler-message","target":{"name":"race_counter"},"message":{"level":"error","rendered":"error: aborting due to 1 previous error"}}"#,
+            r#"{"reason":"compiler-message","target":{"name":"race_counter"},"message":{"level":"warning","rendered":"warning: unused"}}"#,
+            r#"{"reason":"compiler-artifact","target":{"name":"hidden"},"executable":"/build/hidden-1"}"#,
+            "not json",
+        ]
+        .join("\n");
+        let messages = parse_messages(&stdout);
+        assert_eq!(messages.errors, ["error: real"]);
+        assert_eq!(messages.executable, Some(PathBuf::from("/build/hidden-1")));
+    }
+
+    #[test]
+    fn the_twins_errors_count_when_the_real_crate_has_none() {
+        let stdout = r#"{"reason":"compiler-message","target":{"name":"race_counter_model"},"message":{"level":"error","rendered":"error: only under shuttle"}}"#;
+        assert_eq!(parse_messages(stdout).errors, ["error: only under shuttle"]);
+    }
+}
