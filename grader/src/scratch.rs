@@ -108,19 +108,7 @@ pub fn build_observed(
     color: bool,
     observer: &Observer,
 ) -> Result<std::result::Result<TestBinary, BuildFailure>> {
-    let crate_key = format!("{}{}", subject.key(), suite.scratch_suffix());
-    let scratch_dir = workspace
-        .scratch_dir()
-        .join(&exercise.dir_name)
-        .join(&crate_key);
-    write_crate(
-        workspace,
-        exercise,
-        suite,
-        subject,
-        &crate_key,
-        &scratch_dir,
-    )?;
+    let scratch_dir = write_scratch_crate(workspace, exercise, suite, subject)?;
 
     let mut cargo = cargo_in(&scratch_dir);
     cargo
@@ -181,12 +169,14 @@ pub struct Expansion {
     pub errors: Vec<String>,
 }
 
-/// Writes the scratch crate for `subject` and expands both twins of the crate under test.
-///
-/// The expansion uses the scratch crate of the exercise's hidden suite: the crate under test
-/// is the same whichever suite is then run against it.
-pub fn expand(workspace: &Workspace, exercise: &Exercise, subject: &Subject) -> Result<Expansion> {
-    let suite = exercise.hidden_suite();
+/// Writes the scratch crate of `suite` against `subject` and returns its folder:
+/// `target/threadlings/scratch/NN_name/<subject key><suite suffix>/`.
+fn write_scratch_crate(
+    workspace: &Workspace,
+    exercise: &Exercise,
+    suite: &TestSuite,
+    subject: &Subject,
+) -> Result<PathBuf> {
     let crate_key = format!("{}{}", subject.key(), suite.scratch_suffix());
     let scratch_dir = workspace
         .scratch_dir()
@@ -195,11 +185,21 @@ pub fn expand(workspace: &Workspace, exercise: &Exercise, subject: &Subject) -> 
     write_crate(
         workspace,
         exercise,
-        &suite,
+        suite,
         subject,
         &crate_key,
         &scratch_dir,
     )?;
+    Ok(scratch_dir)
+}
+
+/// Writes the scratch crate for `subject` and expands both twins of the crate under test.
+///
+/// The expansion uses the scratch crate of the exercise's hidden suite: the crate under test
+/// is the same whichever suite is then run against it.
+pub fn expand(workspace: &Workspace, exercise: &Exercise, subject: &Subject) -> Result<Expansion> {
+    let suite = exercise.hidden_suite();
+    let scratch_dir = write_scratch_crate(workspace, exercise, &suite, subject)?;
     let out_dir = scratch_dir.join("expanded");
     std::fs::create_dir_all(&out_dir)
         .map_err(|source| Error::io("cannot create", &out_dir, source))?;

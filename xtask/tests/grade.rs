@@ -4,49 +4,15 @@
 //!
 //! Everything these tests write is under `CARGO_TARGET_TMPDIR`.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+mod common;
 
-use assert_cmd::Command;
+use std::path::Path;
+
+use common::{copy_dir, fresh_dir, root, stderr_of, xtask};
 use grader::format;
 use grader::grade::{ExerciseStatus, GradeReport, TestLabel};
 use grader::suite::SuiteKind;
 use grader::verdict::VerdictLabel;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn xtask() -> Command {
-    let mut command = Command::cargo_bin("xtask").expect("the xtask binary is built");
-    command.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
-    command
-}
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("grade")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a folder under target/");
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("creating a folder");
-    for entry in std::fs::read_dir(from).expect("listing").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("a file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copying");
-        }
-    }
-}
-
-fn stderr_of(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 fn read_gradescope(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path)
@@ -81,7 +47,7 @@ fn workflow_command() -> Vec<String> {
 /// missing and the test stays quick.
 #[test]
 fn the_classroom_workflow_command_grades_a_students_repository() {
-    let dir = fresh_dir("workflow");
+    let dir = fresh_dir("grade", "workflow");
     let course = dir.join("course");
     std::fs::create_dir_all(&course).expect("course/");
     copy_dir(
@@ -137,7 +103,7 @@ fn the_classroom_workflow_command_grades_a_students_repository() {
 /// have Gradescope's documented fields.
 #[test]
 fn gradescope_results_score_stubs_low_and_solutions_full() {
-    let dir = fresh_dir("gradescope");
+    let dir = fresh_dir("grade", "gradescope");
     let stubs = dir.join("stubs.json");
     let output = xtask()
         .args(["grade", "--format", "gradescope", "--out"])
@@ -211,7 +177,7 @@ fn gradescope_results_score_stubs_low_and_solutions_full() {
 /// An instructor's private test, added with `--hidden`, counts on top of the canonical ones.
 #[test]
 fn private_tests_add_their_points_and_catch_what_they_test() {
-    let dir = fresh_dir("private");
+    let dir = fresh_dir("grade", "private");
     let exam = dir.join("exam").join("01_race_counter");
     std::fs::create_dir_all(&exam).expect("exam/01_race_counter");
     std::fs::write(
@@ -312,7 +278,7 @@ harness::hidden_tests![run_concurrently_calls_every_index_of_a_large_batch];
 /// mistake: grading stops with exit 2 and says so, instead of giving the student zero.
 #[test]
 fn a_broken_private_suite_stops_grading_instead_of_costing_the_student() {
-    let dir = fresh_dir("broken_private");
+    let dir = fresh_dir("grade", "broken_private");
     let exam = dir.join("exam").join("01_race_counter");
     std::fs::create_dir_all(&exam).expect("exam/01_race_counter");
     std::fs::write(
@@ -367,7 +333,7 @@ fn require_isolation_refuses_a_machine_that_cannot_isolate_fully() {
 /// `results.json` that passes Gradescope's checks and tells the student why, with exit code 2.
 #[test]
 fn an_ungradable_upload_still_gets_a_gradescope_results_file() {
-    let dir = fresh_dir("ungradable");
+    let dir = fresh_dir("grade", "ungradable");
     let upload = dir.join("upload");
     std::fs::create_dir_all(&upload).expect("an upload folder");
     std::fs::write(upload.join("lib.rs"), "pub fn f() {}\n").expect("a loose file");
@@ -393,7 +359,7 @@ fn an_ungradable_upload_still_gets_a_gradescope_results_file() {
 /// graded at the same time: one submitted the solution, the other the stub.
 #[test]
 fn students_whose_names_look_alike_never_share_a_build() {
-    let dir = fresh_dir("lookalikes");
+    let dir = fresh_dir("grade", "lookalikes");
     let roster = dir.join("submissions");
     copy_dir(
         &root().join("solutions/01_race_counter"),
@@ -470,7 +436,7 @@ fn processes_named(name: &str) -> usize {
 
 #[test]
 fn a_roster_of_mixed_and_hostile_submissions_gives_a_gradebook_that_matches_the_reports() {
-    let dir = fresh_dir("roster");
+    let dir = fresh_dir("grade", "roster");
     let roster = dir.join("submissions");
     for student in ["sol_ada", "sol_grace"] {
         copy_dir(

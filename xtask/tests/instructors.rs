@@ -3,48 +3,16 @@
 //!
 //! Everything these tests write is under `CARGO_TARGET_TMPDIR`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn xtask() -> Command {
-    let mut command = Command::cargo_bin("xtask").expect("the xtask binary is built");
-    command.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
-    command
-}
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("instructors")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a folder under target/");
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("creating a folder");
-    for entry in std::fs::read_dir(from).expect("listing").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("a file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copying");
-        }
-    }
-}
+use common::{copy_dir, fresh_dir, root, stderr_of, xtask};
 
 fn run(command: &mut Command) -> Output {
     command.output().expect("xtask runs")
-}
-
-fn stderr_of(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 fn read(path: &Path) -> String {
@@ -99,7 +67,7 @@ fn shards_merge_into_the_gradebook_of_one_machine_and_a_class_resumes_and_regrad
         eprintln!("skipped: this edition has no solutions/ to grade a class with");
         return;
     }
-    let dir = fresh_dir("shards");
+    let dir = fresh_dir("instructors", "shards");
     let roster = small_roster(&dir);
 
     let one = dir.join("one");
@@ -364,7 +332,7 @@ fn the_gradescope_autograder_grades_uploads_end_to_end_in_a_temporary_root() {
         eprintln!("skipped: the autograder is tested with the reference solution as a submission");
         return;
     }
-    let dir = fresh_dir("gradescope");
+    let dir = fresh_dir("instructors", "gradescope");
     let exam = private_tests(&dir);
     let zip = dir.join("autograder.zip");
     let output = run(xtask()
@@ -530,7 +498,7 @@ fn the_books_workflows_keep_to_githubs_schema_and_classroom_gets_points_per_test
     );
 
     // The workflow's format on the stub of 01: one entry per test with its own points.
-    let dir = fresh_dir("classroom");
+    let dir = fresh_dir("instructors", "classroom");
     let out = dir.join("classroom.json");
     let output = run(xtask()
         .args([
