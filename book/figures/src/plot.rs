@@ -414,6 +414,8 @@ pub fn granularity(
             .configure_mesh()
             .light_line_style(WHITE)
             .x_label_formatter(&without_repeats(|size| thousands(size.round() as u64)))
+            // Enough marks that the fast batches, far below 100 ms, can be read off too.
+            .y_labels(14)
             .y_label_formatter(&without_repeats(|time| format!("{time:.0}")))
             .label_style((FONT, TEXT))
             .axis_desc_style((FONT, TEXT))
