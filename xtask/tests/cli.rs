@@ -28,12 +28,32 @@ fn run(args: &[&str]) -> (Option<i32>, String) {
 
 #[test]
 fn an_unknown_exercise_exits_2_and_lists_the_valid_ones() {
-    xtask()
+    let output = xtask()
         .args(["check", "99"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("there is no exercise `99`"))
-        .stderr(predicate::str::contains("01_race_counter"));
+        .stderr(predicate::str::contains("01_race_counter"))
+        .get_output()
+        .clone();
+    // The titles stand in one column, however long each exercise's folder name is.
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let title_columns: Vec<usize> = stderr
+        .lines()
+        .filter(|line| line.starts_with("  ") && line.trim_start().starts_with(char::is_numeric))
+        .map(|line| {
+            let name_end = 2 + line[2..].find(' ').expect("a name, then its title");
+            name_end + line[name_end..].len() - line[name_end..].trim_start().len()
+        })
+        .collect();
+    assert!(
+        title_columns.len() >= 12,
+        "every exercise is listed:\n{stderr}"
+    );
+    assert!(
+        title_columns.windows(2).all(|pair| pair[0] == pair[1]),
+        "the titles are aligned:\n{stderr}"
+    );
 }
 
 #[test]

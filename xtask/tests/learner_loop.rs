@@ -403,3 +403,21 @@ fn book_open_without_a_browser_prints_the_built_chapter() {
         .stdout(predicate::str::contains("No browser here"))
         .stdout(predicate::str::contains(chapter.display().to_string()));
 }
+
+/// After a pass, "Next:" names the next exercise not yet solved, skipping one already done.
+#[test]
+fn next_after_a_pass_skips_exercises_already_solved() {
+    let checkout = Checkout::new("next");
+    checkout.share_build_folder();
+    copy(
+        &checkout.root.join("solutions/01_race_counter/src/lib.rs"),
+        &checkout.lib_rs("01_race_counter"),
+    );
+    checkout.record_check("02_lock_fix", true, 14);
+    let checked = checkout.stdout(&["check", "01"]);
+    assert!(checked.contains("Well done!"), "{checked}");
+    assert!(
+        checked.contains("Next: cargo xtask check 03"),
+        "02 is solved already, so 03 comes next:\n{checked}"
+    );
+}
