@@ -315,7 +315,9 @@ impl TreeLimits {
             } else {
                 continue;
             };
-            let dir = root.join(path).join(format!("threadlings-{name}"));
+            let parent = root.join(path);
+            sweep_orphaned_groups(&parent);
+            let dir = parent.join(format!("{GROUP_PREFIX}{}-{name}", std::process::id()));
             std::fs::create_dir(&dir).map_err(|source| Error::io("cannot create", &dir, source))?;
             limits.dirs.push(dir.clone());
             for (file, value) in files {
@@ -367,14 +369,48 @@ impl TreeLimits {
 
 impl Drop for TreeLimits {
     fn drop(&mut self) {
-        // A cgroup can be removed once its last process is gone; the killed ones take a moment.
+        // A cgroup can be removed once its last process is gone, and killed processes take a
+        // moment to exit, longer on a loaded machine. What is still busy after the wait is
+        // removed by the next grader's `sweep_orphaned_groups` once this one has exited.
         for dir in &self.dirs {
-            for _ in 0..100 {
+            for attempt in 0..60 {
                 if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
                     break;
                 }
-                std::thread::sleep(std::time::Duration::from_millis(10));
+                std::thread::sleep(std::time::Duration::from_millis(10 * attempt.min(10)));
             }
+        }
+    }
+}
+
+/// Every test's cgroup is named `threadlings-<grader pid>-<random>`, so that a group left
+/// behind can be told apart from one a running grader is about to fill.
+const GROUP_PREFIX: &str = "threadlings-";
+
+/// Removes the cgroups under `parent` that graders which are no longer running left behind:
+/// a grader killed mid-test never runs `Drop`, and a drop that gave up on a slow exit leaves
+/// an empty group. Only a group whose owner is gone is touched, because a running grader's
+/// new group is empty too until its test joins it; the kernel refuses to remove a group that
+/// still has processes, so a busy one is never lost.
+fn sweep_orphaned_groups(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(owner) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(GROUP_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // Signal 0 only asks whether the process exists; EPERM means it does.
+        let gone = nix::sys::signal::kill(nix::unistd::Pid::from_raw(owner as i32), None)
+            == Err(nix::errno::Errno::ESRCH);
+        if gone {
+            let _ = std::fs::remove_dir(entry.path());
         }
     }
 }
@@ -1011,6 +1047,40 @@ mod tests {
         }
         assert!(Isolation::Full.is_full() && !Isolation::NoCgroups.is_full());
         assert!(Isolation::Full < Isolation::Minimal, "best first");
+    }
+
+    #[test]
+    fn only_the_groups_of_graders_that_are_gone_are_swept() {
+        let parent = std::env::temp_dir().join(format!("threadlings-sweep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&parent);
+        let mut finished = std::process::Command::new("true")
+            .spawn()
+            .expect("`true` runs");
+        let gone = finished.id();
+        finished.wait().expect("`true` exits");
+        let names = [
+            format!("{GROUP_PREFIX}{gone}-0011223344556677"),
+            format!("{GROUP_PREFIX}{}-8899aabbccddeeff", std::process::id()),
+            format!("{GROUP_PREFIX}1-probe-0011223344556677"),
+            format!("{GROUP_PREFIX}not-a-pid"),
+            "someone-else".to_owned(),
+        ];
+        for name in &names {
+            std::fs::create_dir_all(parent.join(name)).unwrap();
+        }
+        sweep_orphaned_groups(&parent);
+        let mut left: Vec<String> = std::fs::read_dir(&parent)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        let mut expected = names[1..].to_vec();
+        expected.sort();
+        assert_eq!(
+            left, expected,
+            "only the group of the exited grader {gone} goes"
+        );
+        std::fs::remove_dir_all(&parent).unwrap();
     }
 
     #[test]
