@@ -1,0 +1,242 @@
+//! One class graded with motivated attackers among honest students, as an instructor runs it.
+//!
+//! The runner-level cases in `grader/tests/hostile.rs` prove each sandbox layer alone. This one
+//! proves what an instructor needs from the whole: with students who fork without end and leave
+//! workers running (05 may fork, so those attacks compile and run), try to kill the grader,
+//! forge a report on fd 3, read the nonce from memory, smuggle in the hidden tests and run code
+//! before `main`, every student is still graded, the honest ones keep full marks and their
+//! files, the checkout is unchanged, and nothing the class started is left running or left in
+//! the sandbox folder.
+//!
+//! It is the only test in this binary, so any hidden-test process still alive afterwards under
+//! this checkout's build folder can only be the roster's.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use common::{copy_dir, fresh_dir, root, stderr_of, xtask};
+use grader::format;
+use grader::grade::{ExerciseStatus, GradeReport};
+
+/// The attackers: (student, exercise, attempt in `grader/tests/attempts/`).
+const ATTACKERS: &[(&str, &str, &str)] = &[
+    ("mallory", "05_process_pool", "kills_the_grader"),
+    ("walter", "05_process_pool", "forks_without_end"),
+    ("judy", "05_process_pool", "wrong_drop_does_not_shut_down"),
+    ("trudy", "05_process_pool", "writes_a_report_to_fd_3"),
+    ("eve", "01_race_counter", "reads_proc_self_mem"),
+    (
+        "oscar",
+        "01_race_counter",
+        "include_str_of_the_hidden_tests",
+    ),
+    (
+        "chuck",
+        "01_race_counter",
+        "constructor_before_main_in_a_macro",
+    ),
+];
+
+const HONEST: &[&str] = &["ada", "grace"];
+
+/// A student's checkout: every exercise the stub, with `solved` replaced by `source`.
+fn submission(dir: &Path, solved: &str, source: &str) {
+    for exercise in ["01_race_counter", "05_process_pool"] {
+        let crate_dir = dir.join("exercises").join(exercise);
+        copy_dir(&root().join("exercises").join(exercise), &crate_dir);
+        if exercise == solved {
+            std::fs::write(crate_dir.join("src/lib.rs"), source).expect("writing the code");
+        }
+    }
+}
+
+/// The reference solution of `exercise` with an attempt's edits applied, each exactly once.
+fn attempt_source(exercise: &str, attempt: &str) -> String {
+    let path = root()
+        .join("grader/tests/attempts")
+        .join(exercise)
+        .join(format!("{attempt}.toml"));
+    let spec: toml::Table =
+        toml::from_str(&std::fs::read_to_string(&path).expect("the attempt exists")).expect("TOML");
+    let mut source = solution(exercise);
+    for edit in spec["edit"].as_array().expect("edits") {
+        let (find, replace) = (
+            edit["find"].as_str().unwrap(),
+            edit["replace"].as_str().unwrap(),
+        );
+        assert_eq!(
+            source.matches(find).count(),
+            1,
+            "{attempt}: the edit applies once"
+        );
+        source = source.replace(find, replace);
+    }
+    source
+}
+
+fn solution(exercise: &str) -> String {
+    std::fs::read_to_string(root().join("solutions").join(exercise).join("src/lib.rs"))
+        .expect("the solution")
+}
+
+/// Every file under `dir` with its bytes.
+fn contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).expect("listing").flatten() {
+            if entry.file_type().expect("a file type").is_dir() {
+                pending.push(entry.path());
+            } else {
+                files.insert(entry.path(), std::fs::read(entry.path()).expect("reading"));
+            }
+        }
+    }
+    files
+}
+
+/// `git status` of the checkout: what the grading could have changed there.
+fn checkout_status() -> String {
+    let output = std::process::Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=all"])
+        .current_dir(root())
+        .output()
+        .expect("git runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Live processes whose executable lies under `dir` (the grader builds hidden tests there).
+fn processes_running_from(dir: &Path) -> Vec<String> {
+    let dir = dir.canonicalize().expect("the folder exists");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let proc_dir = entry.path();
+        let running = std::fs::read_to_string(proc_dir.join("stat")).is_ok_and(|stat| {
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+        });
+        if running
+            && std::fs::read_link(proc_dir.join("exe")).is_ok_and(|exe| exe.starts_with(&dir))
+        {
+            let name = std::fs::read_to_string(proc_dir.join("comm")).unwrap_or_default();
+            found.push(format!(
+                "{} ({})",
+                entry.file_name().to_string_lossy(),
+                name.trim()
+            ));
+        }
+    }
+    found
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|list| {
+            list.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn attackers_in_a_roster_change_nothing_for_the_honest_students_or_the_checkout() {
+    let dir = fresh_dir("hostile-roster", "class");
+    let roster = dir.join("submissions");
+    for student in HONEST {
+        let solved = solution("01_race_counter");
+        submission(&roster.join(student), "01_race_counter", &solved);
+    }
+    for (student, exercise, attempt) in ATTACKERS {
+        submission(
+            &roster.join(student),
+            exercise,
+            &attempt_source(exercise, attempt),
+        );
+    }
+    let honest_before: Vec<_> = HONEST.iter().map(|s| contents(&roster.join(s))).collect();
+    let checkout_before = checkout_status();
+    let sandbox = root().join("target/threadlings/sandbox");
+    let sandbox_before = entries(&sandbox);
+
+    let out = dir.join("out");
+    let output = xtask()
+        .args(["grade", "--exercise", "01", "--exercise", "05", "--roster"])
+        .arg(&roster)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("xtask runs");
+    let stderr = stderr_of(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "every student was graded:\n{stderr}"
+    );
+
+    let report = |student: &str| -> GradeReport {
+        let path = out.join("students").join(format!("{student}.json"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{student} has no report ({e}):\n{stderr}"));
+        format::json::from_json(&text).expect("the report reads back")
+    };
+    let gradebook = std::fs::read_to_string(out.join("gradebook.csv")).expect("the gradebook");
+    assert_eq!(
+        gradebook.lines().count(),
+        1 + HONEST.len() + ATTACKERS.len(),
+        "one row per student:\n{gradebook}"
+    );
+    for (student, before) in HONEST.iter().zip(&honest_before) {
+        let report = report(student);
+        let counter = &report.exercises[0];
+        assert_eq!(counter.dir_name, "01_race_counter");
+        assert_eq!(
+            (counter.status, counter.points),
+            (ExerciseStatus::Passed, counter.max_points),
+            "{student} solved 01 and must keep full marks: {counter:?}"
+        );
+        assert_eq!(
+            report.isolation,
+            grader::sandbox::isolation(),
+            "the report states the level it was graded at"
+        );
+        assert!(
+            contents(&roster.join(student)) == *before,
+            "{student}'s files were changed by the grading"
+        );
+    }
+    for (student, exercise, attempt) in ATTACKERS {
+        let report = report(student);
+        let attacked = report
+            .exercises
+            .iter()
+            .find(|e| e.dir_name == *exercise)
+            .expect("the attacked exercise was graded");
+        assert!(
+            attacked.points < attacked.max_points,
+            "{student} ({attempt}) took {}/{} on {exercise}",
+            attacked.points,
+            attacked.max_points
+        );
+    }
+    assert_eq!(
+        checkout_status(),
+        checkout_before,
+        "grading the class changed the checkout"
+    );
+    assert_eq!(
+        processes_running_from(&root().join("target/threadlings")),
+        Vec::<String>::new(),
+        "processes the class started outlived the grading"
+    );
+    assert_eq!(
+        entries(&sandbox),
+        sandbox_before,
+        "per-test folders were left in {}",
+        sandbox.display()
+    );
+}
