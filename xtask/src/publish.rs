@@ -68,15 +68,16 @@ impl Flags {
 
 /// The project's test files that exercise the solutions or the mutants, which the student
 /// edition does not have. Tests that need them only in part skip that part when `solutions/`
-/// is absent, and say so.
+/// is absent, and say so. Each `.rs` here is a module of its crate's one test binary, whose
+/// `mod` line the edition drops with it ([`without_removed_modules`]).
 const INSTRUCTOR_TESTS: [&str; 5] = [
     // Submissions made by editing the reference solution, hostile ones included.
-    "grader/tests/attempts.rs",
-    "grader/tests/hostile.rs",
+    "grader/tests/it/attempts.rs",
+    "grader/tests/it/hostile.rs",
     // Grades solutions and full rosters.
-    "xtask/tests/grade.rs",
+    "xtask/tests/it/grade.rs",
     // Proves every mutant is caught.
-    "xtask/tests/verify.rs",
+    "xtask/tests/it/verify.rs",
     // The attempts' edits, which apply to the solutions.
     "grader/tests/attempts/",
 ];
@@ -165,6 +166,9 @@ pub fn student_files(root: &Path) -> Result<Vec<EditionFile>> {
             }
             "book/src/SUMMARY.md" => {
                 without_appendix(&String::from_utf8_lossy(&bytes)).into_bytes()
+            }
+            _ if path.ends_with("/tests/it/main.rs") => {
+                without_removed_modules(&path, &String::from_utf8_lossy(&bytes)).into_bytes()
             }
             _ if path.starts_with("book/src/") && path.ends_with(".md") => {
                 let text = String::from_utf8_lossy(&bytes);
@@ -329,6 +333,20 @@ fn without_solution_members(manifest: &str) -> Result<String> {
     Ok(stripped)
 }
 
+/// A test binary's `main.rs` (at `main_path`) without the `mod name;` lines of the modules
+/// the student edition removes, so the binary still builds there.
+fn without_removed_modules(main_path: &str, main_rs: &str) -> String {
+    let folder = main_path.trim_end_matches("main.rs");
+    main_rs
+        .lines()
+        .filter(|line| {
+            let module = line.strip_prefix("mod ").and_then(|rest| rest.strip_suffix(';'));
+            !module.is_some_and(|name| instructor_only(&format!("{folder}{name}.rs")))
+        })
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
 /// The book's table of contents without the appendix, which holds the solutions.
 fn without_appendix(summary: &str) -> String {
     match summary.find("\n# Appendix") {
@@ -442,10 +460,19 @@ mod tests {
         assert!(instructor_only(
             "grader/tests/attempts/01_race_counter/x.toml"
         ));
-        assert!(instructor_only("xtask/tests/verify.rs"));
+        assert!(instructor_only("xtask/tests/it/verify.rs"));
         assert!(!instructor_only("grader/hidden/01_race_counter/tests.rs"));
         assert!(!instructor_only("exercises/01_race_counter/src/lib.rs"));
-        assert!(!instructor_only("xtask/tests/cli.rs"));
+        assert!(!instructor_only("xtask/tests/it/cli.rs"));
+    }
+
+    #[test]
+    fn the_test_binary_loses_the_mod_lines_of_removed_modules_only() {
+        let main_rs = "//! Tests.\n\nmod cli;\nmod grade;\nmod util;\nmod verify;\n";
+        assert_eq!(
+            without_removed_modules("xtask/tests/it/main.rs", main_rs),
+            "//! Tests.\n\nmod cli;\nmod util;\n"
+        );
     }
 
     #[test]

@@ -1,14 +1,10 @@
 //! The command line as a learner meets it: exit codes, the words of a failing check, hints.
 //!
-//! Tests that read or write `target/threadlings/progress.json` hold `PROGRESS` so they never
-//! interleave their read-modify-write of that file.
-
-use std::sync::Mutex;
+//! Tests that read or write `target/threadlings/progress.json` hold `util::progress_file()`
+//! so they never interleave their read-modify-write of that file.
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-
-static PROGRESS: Mutex<()> = Mutex::new(());
 
 fn xtask() -> Command {
     let mut command = Command::cargo_bin("xtask").expect("the xtask binary is built");
@@ -67,7 +63,7 @@ fn a_missing_argument_exits_2_with_usage() {
 
 #[test]
 fn every_way_of_naming_an_exercise_finds_it() {
-    let _progress = PROGRESS.lock().unwrap_or_else(|e| e.into_inner());
+    let _progress = crate::util::progress_file();
     for name in ["1", "01", "race_counter", "01_race_counter"] {
         xtask()
             .args([
@@ -87,7 +83,7 @@ fn every_way_of_naming_an_exercise_finds_it() {
 /// shows what a newcomer reads first: lost updates counted and explained, `todo!()` located.
 #[test]
 fn checking_the_stub_fails_with_a_report_that_teaches() {
-    let _progress = PROGRESS.lock().unwrap_or_else(|e| e.into_inner());
+    let _progress = crate::util::progress_file();
     let (code, stdout) = run(&["check", "01"]);
     assert_eq!(
         code,
@@ -135,7 +131,7 @@ fn checking_the_solution_passes_and_points_to_the_next_exercise() {
 
 #[test]
 fn hints_come_one_at_a_time_and_stop_at_the_last() {
-    let _progress = PROGRESS.lock().unwrap_or_else(|e| e.into_inner());
+    let _progress = crate::util::progress_file();
     let hint_number = || {
         let (code, stdout) = run(&["hint", "01"]);
         assert_eq!(code, Some(0), "hint succeeds:\n{stdout}");

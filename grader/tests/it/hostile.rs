@@ -60,6 +60,7 @@ fn processes_named(name: &str) -> Vec<String> {
 
 #[test]
 fn fifty_forked_children_are_a_leak_and_none_survives_grading() {
+    let _serial = crate::util::one_at_a_time();
     grader::reaper::become_subreaper();
     let workspace = workspace();
     let exercise = exercise_01(&workspace);
@@ -97,6 +98,7 @@ fn fifty_forked_children_are_a_leak_and_none_survives_grading() {
 
 #[test]
 fn a_flood_of_output_is_capped_and_still_judged() {
+    let _serial = crate::util::one_at_a_time();
     let workspace = workspace();
     let exercise = exercise_01(&workspace);
     let dir = scratch_dir("flood");
@@ -166,6 +168,7 @@ fn copy_stub(workspace: &Workspace, to: &Path) {
 /// (visible tests); the canonical copies give the stub its ordinary failing grade.
 #[test]
 fn a_submissions_manifest_build_script_dependency_sync_and_tests_are_ignored() {
+    let _serial = crate::util::one_at_a_time();
     let workspace = workspace();
     let dir = scratch_dir("manifest");
     let crate_dir = dir.join("exercises").join("01_race_counter");
@@ -248,6 +251,7 @@ fn a_submissions_manifest_build_script_dependency_sync_and_tests_are_ignored() {
 /// A student's fork whose hidden tests were replaced by ones that always pass.
 #[test]
 fn a_fork_with_rewritten_hidden_tests_is_graded_by_the_canonical_ones() {
+    let _serial = crate::util::one_at_a_time();
     let workspace = workspace();
     let dir = scratch_dir("fork");
     copy_stub(&workspace, &dir.join("exercises").join("01_race_counter"));
@@ -293,6 +297,7 @@ fn a_fork_with_rewritten_hidden_tests_is_graded_by_the_canonical_ones() {
 /// A fork whose `src/lib.rs` is a symlink to the reference solution in the same repository.
 #[test]
 fn a_symlink_to_the_solution_is_not_followed() {
+    let _serial = crate::util::one_at_a_time();
     let workspace = workspace();
     let dir = scratch_dir("symlink");
     let crate_dir = dir.join("exercises").join("01_race_counter");
@@ -400,14 +405,6 @@ mod sandbox {
         attack("read_the_nonce_again", Isolation::Minimal, &["fail"]),
     ];
 
-    /// The tests below run one at a time: at the lower levels the runner's sweep for strays
-    /// would take another test's orphans for its own.
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-    fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-        ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// A service of the machine for `connect_to_localhost` to reach (the fixture's port).
     fn listen_on_the_machine() -> std::net::TcpListener {
         std::net::TcpListener::bind("127.0.0.1:47613").expect("port 47613 is free")
@@ -464,7 +461,7 @@ mod sandbox {
 
     #[test]
     fn every_attack_is_stopped_at_every_level_that_claims_to_stop_it() {
-        let _serial = one_at_a_time();
+        let _serial = crate::util::one_at_a_time();
         grader::reaper::become_subreaper();
         let machine = sandbox::isolation();
         eprintln!("this machine allows isolation: {machine}");
@@ -538,7 +535,7 @@ mod sandbox {
     /// above can fail and its `fail` there is the sandbox's doing.
     #[test]
     fn without_a_sandbox_the_harmless_attacks_succeed() {
-        let _serial = one_at_a_time();
+        let _serial = crate::util::one_at_a_time();
         grader::reaper::become_subreaper();
         make_roster();
         let _service = listen_on_the_machine();
@@ -570,7 +567,7 @@ mod sandbox {
     /// level named with its size and removed.
     #[test]
     fn files_left_in_the_scratch_folder_are_reported_and_removed() {
-        let _serial = one_at_a_time();
+        let _serial = crate::util::one_at_a_time();
         let machine = sandbox::isolation();
         let attack = attack("fill_the_scratch_folder", Isolation::Minimal, &[]);
         for level in Isolation::ALL.into_iter().filter(|level| *level >= machine) {

@@ -4,11 +4,9 @@
 //!
 //! Everything these tests write is under `CARGO_TARGET_TMPDIR`.
 
-mod common;
-
 use std::path::Path;
 
-use common::{copy_dir, fresh_dir, root, stderr_of, xtask};
+use crate::util::{copy_dir, fresh_dir, root, stderr_of, xtask};
 use grader::format;
 use grader::grade::{ExerciseStatus, GradeReport, TestLabel};
 use grader::suite::SuiteKind;

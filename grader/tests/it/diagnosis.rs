@@ -4,14 +4,20 @@
 
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
+use std::sync::MutexGuard;
 
 use grader::diagnosis::{diagnose, DiagnosisKind};
 
-/// A process in a group of its own, killed with its group when dropped.
-struct Subject(Child);
+/// A process in a group of its own, killed with its group when dropped. It is a child outside
+/// the grader's registry, so it holds the turn of tests that start processes (see `util`).
+struct Subject {
+    child: Child,
+    _one_at_a_time: MutexGuard<'static, ()>,
+}
 
 impl Subject {
     fn start(program: &str, args: &[&str]) -> Subject {
+        let serial = crate::util::one_at_a_time();
         let child = Command::new(program)
             .args(args)
             .stdin(Stdio::piped())
@@ -21,11 +27,14 @@ impl Subject {
             .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
         // Let it reach the state under test; the diagnosis samples for a quarter second more.
         std::thread::sleep(std::time::Duration::from_millis(300));
-        Subject(child)
+        Subject {
+            child,
+            _one_at_a_time: serial,
+        }
     }
 
     fn group(&self) -> i32 {
-        self.0.id() as i32
+        self.child.id() as i32
     }
 }
 
@@ -35,7 +44,7 @@ impl Drop for Subject {
             nix::unistd::Pid::from_raw(self.group()),
             nix::sys::signal::Signal::SIGKILL,
         );
-        let _ = self.0.wait();
+        let _ = self.child.wait();
     }
 }
 

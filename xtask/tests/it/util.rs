@@ -1,16 +1,24 @@
-//! What every integration test of xtask needs: the checkout, the binary, a fresh folder.
-//!
-//! Each test file that uses it declares `mod common;`; not every file uses every helper.
+//! What xtask's integration tests share: the checkout, the binary, a fresh folder, and the
+//! lock on the checkout's own progress file.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::{Mutex, MutexGuard};
 
 use assert_cmd::Command;
 
 /// The checkout the tests run in.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+static PROGRESS: Mutex<()> = Mutex::new(());
+
+/// The turn of a test that runs `check`, `hint` or `reset` in this checkout: they read, change
+/// and write `target/threadlings/progress.json`, and two at once would lose a record.
+pub fn progress_file() -> MutexGuard<'static, ()> {
+    PROGRESS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The xtask binary, writing plain text whatever the terminal.

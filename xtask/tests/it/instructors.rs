@@ -3,13 +3,11 @@
 //!
 //! Everything these tests write is under `CARGO_TARGET_TMPDIR`.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
-use common::{copy_dir, fresh_dir, root, stderr_of, xtask};
+use crate::util::{copy_dir, fresh_dir, root, stderr_of, xtask};
 
 fn run(command: &mut Command) -> Output {
     command.output().expect("xtask runs")

@@ -14,6 +14,8 @@ use grader::workspace::Workspace;
 
 #[test]
 fn every_stub_fails_its_declared_test_with_the_same_report() {
+    // Each check records the stub's failure in this checkout's progress file.
+    let _progress = crate::util::progress_file();
     let workspace = Workspace::open(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
         .expect("the checkout opens");
     let catalog = Catalog::load(&workspace).expect("the catalog loads");
