@@ -70,12 +70,13 @@ impl Flags {
 /// edition does not have. Tests that need them only in part skip that part when `solutions/`
 /// is absent, and say so. Each `.rs` here is a module of its crate's one test binary, whose
 /// `mod` line the edition drops with it ([`without_removed_modules`]).
-const INSTRUCTOR_TESTS: [&str; 5] = [
+const INSTRUCTOR_TESTS: [&str; 6] = [
     // Submissions made by editing the reference solution, hostile ones included.
     "grader/tests/it/attempts.rs",
     "grader/tests/it/hostile.rs",
-    // Grades solutions and full rosters.
+    // Grades solutions and full rosters, attackers among them.
     "xtask/tests/it/grade.rs",
+    "xtask/tests/it/hostile_roster.rs",
     // Proves every mutant is caught.
     "xtask/tests/it/verify.rs",
     // The attempts' edits, which apply to the solutions.
@@ -340,7 +341,9 @@ fn without_removed_modules(main_path: &str, main_rs: &str) -> String {
     main_rs
         .lines()
         .filter(|line| {
-            let module = line.strip_prefix("mod ").and_then(|rest| rest.strip_suffix(';'));
+            let module = line
+                .strip_prefix("mod ")
+                .and_then(|rest| rest.strip_suffix(';'));
             !module.is_some_and(|name| instructor_only(&format!("{folder}{name}.rs")))
         })
         .map(|line| format!("{line}\n"))

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
 use crate::util::{copy_dir, fresh_dir, root, stderr_of, xtask};
+use assert_cmd::Command;
 
 fn run(command: &mut Command) -> Output {
     command.output().expect("xtask runs")

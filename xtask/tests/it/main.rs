@@ -7,6 +7,7 @@
 mod book;
 mod cli;
 mod grade;
+mod hostile_roster;
 mod instructors;
 mod learner_loop;
 mod stub_reports;

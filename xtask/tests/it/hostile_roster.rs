@@ -5,18 +5,18 @@
 //! workers running (05 may fork, so those attacks compile and run), try to kill the grader,
 //! forge a report on fd 3, read the nonce from memory, smuggle in the hidden tests and run code
 //! before `main`, every student is still graded, the honest ones keep full marks and their
-//! files, the checkout is unchanged, and nothing the class started is left running or left in
-//! the sandbox folder.
+//! files, no submission folder is written to, the checkout is unchanged, and nothing the class
+//! started is left running. (Files left in a test's scratch folder are proven removed in
+//! `grader/tests/it/hostile.rs`.)
 //!
-//! It is the only test in this binary, so any hidden-test process still alive afterwards under
-//! this checkout's build folder can only be the roster's.
-
-mod common;
+//! Other tests of this binary grade beside it, so "nothing left running" is asked of orphans:
+//! a grader adopts its tests' orphans and kills them, so a hidden-test process of this checkout
+//! whose parent is init outlived its grader, whichever test started it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::{copy_dir, fresh_dir, root, stderr_of, xtask};
+use crate::util::{copy_dir, fresh_dir, root, stderr_of, xtask};
 use grader::format;
 use grader::grade::{ExerciseStatus, GradeReport};
 
@@ -107,17 +107,25 @@ fn checkout_status() -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// Live processes whose executable lies under `dir` (the grader builds hidden tests there).
-fn processes_running_from(dir: &Path) -> Vec<String> {
+/// Processes running an executable under `dir` (the grader builds hidden tests there) that
+/// init has adopted: their grader is gone and did not take them with it.
+fn orphans_running_from(dir: &Path) -> Vec<String> {
     let dir = dir.canonicalize().expect("the folder exists");
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
         let proc_dir = entry.path();
-        let running = std::fs::read_to_string(proc_dir.join("stat")).is_ok_and(|stat| {
-            stat.rsplit_once(") ")
-                .is_some_and(|(_, rest)| !rest.starts_with('Z'))
-        });
-        if running
+        let Ok(stat) = std::fs::read_to_string(proc_dir.join("stat")) else {
+            continue;
+        };
+        // After the name in parentheses: state, then the parent's pid.
+        let mut fields = stat
+            .rsplit_once(") ")
+            .map(|(_, rest)| rest)
+            .unwrap_or("")
+            .split(' ');
+        let (state, parent) = (fields.next(), fields.next());
+        let adopted_by_init = state != Some("Z") && parent == Some("1");
+        if adopted_by_init
             && std::fs::read_link(proc_dir.join("exe")).is_ok_and(|exe| exe.starts_with(&dir))
         {
             let name = std::fs::read_to_string(proc_dir.join("comm")).unwrap_or_default();
@@ -129,18 +137,6 @@ fn processes_running_from(dir: &Path) -> Vec<String> {
         }
     }
     found
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|list| {
-            list.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
 }
 
 #[test]
@@ -160,8 +156,7 @@ fn attackers_in_a_roster_change_nothing_for_the_honest_students_or_the_checkout(
     }
     let honest_before: Vec<_> = HONEST.iter().map(|s| contents(&roster.join(s))).collect();
     let checkout_before = checkout_status();
-    let sandbox = root().join("target/threadlings/sandbox");
-    let sandbox_before = entries(&sandbox);
+    let roster_before = contents(&roster);
 
     let out = dir.join("out");
     let output = xtask()
@@ -229,14 +224,12 @@ fn attackers_in_a_roster_change_nothing_for_the_honest_students_or_the_checkout(
         "grading the class changed the checkout"
     );
     assert_eq!(
-        processes_running_from(&root().join("target/threadlings")),
+        orphans_running_from(&root().join("target/threadlings")),
         Vec::<String>::new(),
         "processes the class started outlived the grading"
     );
-    assert_eq!(
-        entries(&sandbox),
-        sandbox_before,
-        "per-test folders were left in {}",
-        sandbox.display()
+    assert!(
+        contents(&roster) == roster_before,
+        "grading wrote into the roster folder"
     );
 }
