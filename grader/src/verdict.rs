@@ -451,6 +451,7 @@ mod tests {
             notes: Vec::new(),
             inconclusive: None,
             speedup: None,
+            interleaving: None,
         }
     }
 
