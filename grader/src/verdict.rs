@@ -16,6 +16,7 @@ use crate::explain::describe_model_deadlock;
 use crate::model_report::{failing_schedule, model_deadlock};
 use crate::runner::{Ending, RawRun};
 use crate::scratch::map_scratch_paths;
+use crate::timeline::Timeline;
 
 /// The result of one hidden test.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,6 +28,9 @@ pub enum Verdict {
         message: String,
         /// A model checker's failing schedule, which replays the failure exactly.
         replay: Option<String>,
+        /// What that schedule did, step by step, in the learner's code.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interleaving: Option<Timeline>,
     },
     /// The code under test panicked (including `todo!()`), at a place in the learner's file.
     Panic {
@@ -299,19 +303,20 @@ pub fn decide(run: &RawRun, context: &Context<'_>) -> Verdict {
                 }
             }
         }
-        harness::ReportOutcome::Panicked => classify_panics(&report.panics, &stderr, context),
+        harness::ReportOutcome::Panicked => classify_panics(report, &stderr, context),
     }
 }
 
-fn classify_panics(
-    panics: &[harness::PanicRecord],
-    stderr: &str,
-    context: &Context<'_>,
-) -> Verdict {
+fn classify_panics(report: &harness::Report, stderr: &str, context: &Context<'_>) -> Verdict {
+    let panics = &report.panics;
     let tests_file = context.tests_file.to_string_lossy();
     let in_learner_code = |p: &&harness::PanicRecord| p.file.contains("subject/src/");
     let in_test = |p: &&harness::PanicRecord| p.file == tests_file || p.file.ends_with("tests.rs");
     let replay = failing_schedule(stderr);
+    let interleaving = report
+        .interleaving
+        .as_deref()
+        .and_then(Timeline::from_interleaving);
     // A hidden test may panic on purpose inside code it hands to the learner (to check that a
     // worker's panic reaches the caller); that panic is not the test failing.
     let on_purpose = |p: &&harness::PanicRecord| p.message.contains(harness::EXPECTED_PANIC);
@@ -328,6 +333,7 @@ fn classify_panics(
             return Verdict::Fail {
                 message: panic.message.clone(),
                 replay,
+                interleaving,
             };
         }
         let file = map_scratch_paths(&panic.file, context.display_dir);
@@ -357,7 +363,11 @@ fn classify_panics(
             }
         },
     );
-    Verdict::Fail { message, replay }
+    Verdict::Fail {
+        message,
+        replay,
+        interleaving,
+    }
 }
 
 /// What shuttle's PCT scheduler says when a scenario made no synchronisation operation at all.

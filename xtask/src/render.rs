@@ -8,7 +8,7 @@ use anstyle::{AnsiColor, Style};
 use grader::catalog::Exercise;
 use grader::check::{ExerciseReport, Outcome};
 use grader::execute::TestResult;
-use grader::explain::{verdict_details, verdict_name};
+use grader::explain::{replay_hint, verdict_details, verdict_name};
 use grader::progress::Entry;
 use grader::subject::Subject;
 use grader::verdict::{Verdict, VerdictLabel};
@@ -77,7 +77,7 @@ pub fn report(report: &ExerciseReport) -> String {
             let _ = writeln!(out);
             let mut previous_details = String::new();
             for test in tests {
-                out.push_str(&test_line(test, &previous_details));
+                out.push_str(&test_line(report.number, test, &previous_details));
                 previous_details = verdict_details(&test.verdict);
             }
             let passed = tests
@@ -106,7 +106,7 @@ pub fn report(report: &ExerciseReport) -> String {
 
 /// One test's line, then its notes and what went wrong. Details identical to the previous
 /// test's (typically the same `todo!()`) are not repeated.
-fn test_line(test: &TestResult, previous_details: &str) -> String {
+fn test_line(exercise_number: u32, test: &TestResult, previous_details: &str) -> String {
     let mut out = String::new();
     let (mark, style) = match &test.verdict {
         Verdict::Pass => ("✓", GOOD),
@@ -131,6 +131,14 @@ fn test_line(test: &TestResult, previous_details: &str) -> String {
     }
     for line in details.lines() {
         let _ = writeln!(out, "      {line}");
+    }
+    if let Verdict::Fail {
+        interleaving: Some(_),
+        ..
+    } = &test.verdict
+    {
+        let hint = replay_hint(exercise_number, &test.name);
+        let _ = writeln!(out, "      {}", paint(DIM, &hint));
     }
     if !details.is_empty() {
         out.push('\n');
@@ -225,6 +233,7 @@ mod tests {
                 Verdict::Fail {
                     message: "lost 1 of 4 updates (got 3)".into(),
                     replay: Some("9102".into()),
+                    interleaving: None,
                 },
             ),
             result("reaches_a_todo", 0, 2, todo()),

@@ -1,0 +1,147 @@
+//! The model checker's failing interleaving as a timeline a learner can read.
+//!
+//! When a model-checked test fails, the harness replays the failing schedule once and reports
+//! every synchronisation operation it made from the learner's `src/`, in the order they ran
+//! (`harness::InterleavingStep`). This module keeps the steps that matter (the last
+//! [`SHOWN_STEPS`]: the failure is at the end) and lays them out one row per step. The rows
+//! hold only what the schedule fixes (threads numbered in start order, operations, the
+//! learner's file and line), never an address, a pid or a path of this machine, so the same
+//! code gives the same timeline on every run and machine. The sentence around it is
+//! [`crate::explain`]'s.
+
+use serde::Serialize;
+
+/// How many steps a timeline shows. A lost update or a lost wake-up needs four to eight; more
+/// rows only push the failure out of sight.
+pub const SHOWN_STEPS: usize = 12;
+
+/// The last steps of a failing interleaving.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Timeline {
+    /// Steps of the schedule before the ones shown.
+    pub earlier_steps: usize,
+    pub steps: Vec<TimelineStep>,
+}
+
+/// One thread's synchronisation operation, at a line of the learner's code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimelineStep {
+    /// `main`, a name the test gave, or `thread N` in the order the threads started.
+    pub thread: String,
+    /// `AtomicU64::load`, `Mutex::lock`, `Condvar::wait`, ...
+    pub operation: String,
+    /// The file under the crate's `src/` and the line: `lib.rs:56`.
+    pub location: String,
+    /// The learner's function that made it: `Counter::increment`.
+    pub function: String,
+}
+
+impl Timeline {
+    /// The timeline of a report's interleaving; `None` when it has no step in the learner's
+    /// code (the failure did not come from the model checker, or the code made no
+    /// synchronisation operation of its own).
+    pub fn from_interleaving(steps: &[harness::InterleavingStep]) -> Option<Timeline> {
+        let earlier_steps = steps.len().saturating_sub(SHOWN_STEPS);
+        let steps: Vec<TimelineStep> = steps[earlier_steps..]
+            .iter()
+            .map(|step| TimelineStep {
+                thread: step.thread.clone(),
+                operation: step.operation.clone(),
+                location: format!("{}:{}", file_under_src(&step.file), step.line),
+                function: step.function.clone(),
+            })
+            .collect();
+        (!steps.is_empty()).then_some(Timeline {
+            earlier_steps,
+            steps,
+        })
+    }
+
+    /// One row per step, columns aligned: `thread 1: AtomicU64::load   lib.rs:56   Counter::increment`.
+    pub fn rows(&self) -> Vec<String> {
+        let width = |field: fn(&TimelineStep) -> &str| {
+            self.steps
+                .iter()
+                .map(|step| field(step).chars().count())
+                .max()
+                .unwrap_or(0)
+        };
+        let thread_width = width(|step| &step.thread) + 1;
+        let operation_width = width(|step| &step.operation);
+        let location_width = width(|step| &step.location);
+        self.steps
+            .iter()
+            .map(|step| {
+                format!(
+                    "{:<thread_width$} {:<operation_width$}  {:<location_width$}  in {}",
+                    format!("{}:", step.thread),
+                    step.operation,
+                    step.location,
+                    step.function
+                )
+            })
+            .collect()
+    }
+}
+
+/// `…/scratch/01_race_counter/exercise/model/../subject/src/lib.rs` becomes `lib.rs`: where the
+/// file is in the learner's `src/`, whoever built it.
+fn file_under_src(file: &str) -> &str {
+    file.rsplit_once("subject/src/")
+        .map_or(file, |(_, relative)| relative)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn step(thread: &str, operation: &str, line: u32) -> harness::InterleavingStep {
+        harness::InterleavingStep {
+            thread: thread.into(),
+            operation: operation.into(),
+            file: "/somewhere/target/threadlings/scratch/01_race_counter/exercise/model/../subject/src/lib.rs"
+                .into(),
+            line,
+            function: "Counter::increment".into(),
+        }
+    }
+
+    /// The lost update of exercise 01, as the harness reports it.
+    pub(crate) fn lost_update() -> Vec<harness::InterleavingStep> {
+        vec![
+            step("thread 1", "AtomicU64::load", 56),
+            step("thread 2", "AtomicU64::load", 56),
+            step("thread 2", "AtomicU64::store", 57),
+            step("thread 1", "AtomicU64::store", 57),
+        ]
+    }
+
+    #[test]
+    fn rows_are_aligned_and_name_the_file_under_src() {
+        let timeline = Timeline::from_interleaving(&lost_update()).unwrap();
+        assert_eq!(timeline.earlier_steps, 0);
+        assert_eq!(
+            timeline.rows(),
+            [
+                "thread 1: AtomicU64::load   lib.rs:56  in Counter::increment",
+                "thread 2: AtomicU64::load   lib.rs:56  in Counter::increment",
+                "thread 2: AtomicU64::store  lib.rs:57  in Counter::increment",
+                "thread 1: AtomicU64::store  lib.rs:57  in Counter::increment",
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_last_steps_are_kept() {
+        let long: Vec<_> = (0..30).map(|line| step("main", "Mutex::lock", line)).collect();
+        let timeline = Timeline::from_interleaving(&long).unwrap();
+        assert_eq!(timeline.earlier_steps, 30 - SHOWN_STEPS);
+        assert_eq!(timeline.steps.len(), SHOWN_STEPS);
+        assert_eq!(timeline.steps.last().unwrap().location, "lib.rs:29");
+    }
+
+    #[test]
+    fn no_steps_is_no_timeline() {
+        assert_eq!(Timeline::from_interleaving(&[]), None);
+    }
+}
