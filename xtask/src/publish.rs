@@ -69,7 +69,7 @@ impl Flags {
 /// The project's test files that exercise the solutions or the mutants, which the student
 /// edition does not have. Tests that need them only in part skip that part when `solutions/`
 /// is absent, and say so.
-const INSTRUCTOR_TESTS: [&str; 5] = [
+const INSTRUCTOR_TESTS: [&str; 6] = [
     // Submissions made by editing the reference solution, hostile ones included.
     "grader/tests/attempts.rs",
     "grader/tests/hostile.rs",
@@ -77,6 +77,8 @@ const INSTRUCTOR_TESTS: [&str; 5] = [
     "xtask/tests/grade.rs",
     // Proves every mutant is caught.
     "xtask/tests/verify.rs",
+    // Replays mutants' failures, some of them for the book.
+    "xtask/tests/replay.rs",
     // The attempts' edits, which apply to the solutions.
     "grader/tests/attempts/",
 ];

@@ -286,6 +286,38 @@ mod tests {
     }
 
     #[test]
+    fn a_model_checked_failure_shows_its_steps_and_how_to_replay_them() {
+        use grader::timeline::{Timeline, TimelineStep};
+        let step = |thread: &str, operation: &str, line: u32| TimelineStep {
+            thread: thread.into(),
+            operation: operation.into(),
+            location: format!("lib.rs:{line}"),
+            function: "Counter::increment".into(),
+        };
+        let interleaving = Timeline {
+            earlier_steps: 2,
+            steps: vec![
+                step("thread 1", "AtomicU64::load", 56),
+                step("thread 2", "AtomicU64::load", 56),
+                step("thread 2", "AtomicU64::store", 57),
+                step("thread 1", "AtomicU64::store", 57),
+            ],
+        };
+        let tests = vec![result(
+            "counter_never_loses_an_increment",
+            0,
+            3,
+            Verdict::Fail {
+                message: "lost 1 of 4 updates (got 3)".into(),
+                replay: Some("9102".into()),
+                interleaving: Some(interleaving),
+            },
+        )];
+        let text = plain(&super::report(&report(Outcome::Graded { tests }, 0, 3)));
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
     fn an_inconclusive_timing_test_alone_does_not_colour_the_summary_red() {
         let tests = vec![
             result("passes", 1, 1, Verdict::Pass),

@@ -217,41 +217,75 @@ fn thread_label(task: TaskId, runnable_tasks: &[&Task]) -> String {
 /// when the learner's code is not on the stack (the hidden test's own steps, a thread ending).
 fn operation_here(thread: String) -> Option<InterleavingStep> {
     let backtrace = std::backtrace::Backtrace::force_capture().to_string();
-    let mut operation: Option<String> = None;
+    // Shuttle's frames below the learner's, innermost first.
+    let mut shuttle_frames: Vec<&str> = Vec::new();
     let mut function = "";
+    let mut step: Option<InterleavingStep> = None;
     for line in backtrace.lines().map(str::trim) {
         if let Some(location) = line.strip_prefix("at ") {
             if !location.contains("subject/src/") {
+                if step.is_some() {
+                    break;
+                }
                 continue;
             }
-            let mut parts = location.rsplitn(3, ':');
-            let _column = parts.next();
-            let line_number = parts.next()?.parse().ok()?;
-            let file = parts.next()?.to_owned();
-            return Some(InterleavingStep {
-                thread,
-                operation: operation?,
-                file,
-                line: line_number,
-                function: short_function(function),
-            });
+            match &mut step {
+                None => {
+                    let mut parts = location.rsplitn(3, ':');
+                    let _column = parts.next();
+                    let line_number = parts.next()?.parse().ok()?;
+                    let file = parts.next()?.to_owned();
+                    step = Some(InterleavingStep {
+                        thread: thread.clone(),
+                        operation: operation_name(&shuttle_frames)?,
+                        file,
+                        line: line_number,
+                        function: short_function(function),
+                    });
+                }
+                // A helper of the learner's (`locked()`) says less than the function that
+                // called it, so the first caller of another name is named too.
+                Some(step) => {
+                    let caller = short_function(function);
+                    if caller != step.function {
+                        step.function = format!("{}, called by {caller}", step.function);
+                        break;
+                    }
+                }
+            }
         } else if let Some((_, name)) = line.split_once(": ") {
             function = name;
-            if name.contains("shuttle") && !name.starts_with("shuttle_engine") {
-                operation = Some(operation_name(name));
+            if step.is_none() && name.contains("shuttle") && !name.starts_with("shuttle_engine") {
+                shuttle_frames.push(name);
             }
         }
     }
-    None
+    step
 }
 
-/// `shuttle_std::sync::atomic::int::AtomicU64::load` becomes `AtomicU64::load`; dropping a
-/// guard becomes `MutexGuard::drop`.
-fn operation_name(function: &str) -> String {
-    if let Some(inner) = function.strip_prefix("core::ptr::drop_in_place<") {
-        return format!("{}::drop", last_segments(inner, 1));
+/// The operation the learner called, from shuttle's frames below the learner's (innermost
+/// first): `shuttle_std::sync::atomic::int::AtomicU64::load` becomes `AtomicU64::load`, and
+/// dropping a guard `MutexGuard::drop (unlock)`. A `Condvar::wait` has three steps: it unlocks,
+/// it is woken (the step runs when the sleeping thread is chosen again), it locks again.
+fn operation_name(shuttle_frames: &[&str]) -> Option<String> {
+    let outermost = *shuttle_frames.last()?;
+    if let Some(inner) = outermost.strip_prefix("core::ptr::drop_in_place<") {
+        let guard = last_segments(inner, 1);
+        return Some(format!("{guard}::drop (unlock)"));
     }
-    last_segments(function, 2)
+    let operation = last_segments(outermost, 2);
+    if operation != "Condvar::wait" {
+        return Some(operation);
+    }
+    let inner = &shuttle_frames[..shuttle_frames.len() - 1];
+    let phase = if inner.iter().any(|frame| last_segments(frame, 2) == "Mutex::lock") {
+        "locks again"
+    } else if inner.iter().any(|frame| frame.contains("unlock")) {
+        "unlocks, sleeps"
+    } else {
+        "woken"
+    };
+    Some(format!("{operation} ({phase})"))
 }
 
 /// The learner's function without its crate and closures: `Counter::increment`.
@@ -291,19 +325,37 @@ mod tests {
 
     #[test]
     fn operations_are_named_by_type_and_method() {
+        let name = |frames: &[&str]| operation_name(frames).unwrap();
         assert_eq!(
-            operation_name("shuttle_std::sync::atomic::int::AtomicU64::load"),
+            name(&["shuttle_std::sync::atomic::int::AtomicU64::load"]),
             "AtomicU64::load"
         );
         assert_eq!(
-            operation_name("shuttle_std::sync::mutex::Mutex<T>::lock"),
+            name(&["shuttle_std::sync::mutex::Mutex<T>::lock"]),
             "Mutex::lock"
         );
         assert_eq!(
-            operation_name(
-                "core::ptr::drop_in_place<shuttle_std::sync::mutex::MutexGuard<u64>>"
-            ),
-            "MutexGuard::drop"
+            name(&["core::ptr::drop_in_place<shuttle_std::sync::mutex::MutexGuard<u64>>"]),
+            "MutexGuard::drop (unlock)"
+        );
+        assert_eq!(operation_name(&[]), None);
+    }
+
+    #[test]
+    fn a_condvar_wait_has_three_steps() {
+        let wait = "shuttle_std::sync::condvar::Condvar::wait";
+        let phase = |inner: &str| operation_name(&[inner, wait]).unwrap();
+        assert_eq!(
+            phase("shuttle_std::sync::mutex::MutexGuard<T>::unlock"),
+            "Condvar::wait (unlocks, sleeps)"
+        );
+        assert_eq!(
+            phase("shuttle_std::sync::mutex::Mutex<T>::lock"),
+            "Condvar::wait (locks again)"
+        );
+        assert_eq!(
+            operation_name(&[wait]).unwrap(),
+            "Condvar::wait (woken)"
         );
     }
 
