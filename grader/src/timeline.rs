@@ -34,23 +34,53 @@ pub struct TimelineStep {
     pub location: String,
     /// The learner's function that made it: `Counter::increment`.
     pub function: String,
+    /// The thread was stopped before this operation when the schedule ended (in a deadlock,
+    /// for ever).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub never_ran: bool,
 }
 
 impl Timeline {
     /// The timeline of a report's interleaving; `None` when it has no step in the learner's
     /// code (the failure did not come from the model checker, or the code made no
     /// synchronisation operation of its own).
-    pub fn from_interleaving(steps: &[harness::InterleavingStep]) -> Option<Timeline> {
-        let earlier_steps = steps.len().saturating_sub(SHOWN_STEPS);
-        let steps: Vec<TimelineStep> = steps[earlier_steps..]
+    ///
+    /// `deadlock` is `Some` when the schedule ended in a deadlock, with the names the model
+    /// checker's report gives the threads blocked in the learner's code (`main-thread`,
+    /// `task-2`, or the test's name). In a deadlock no thread can move, so every thread the
+    /// harness reports stopped before an operation ends the timeline with it; a thread blocked
+    /// in the learner's code that the harness did not report stopped has its last step marked.
+    /// After a failed assertion, what stopped threads were about to do is left out: it is not
+    /// part of the story.
+    pub fn from_interleaving(
+        steps: &[harness::InterleavingStep],
+        deadlock: Option<&[String]>,
+    ) -> Option<Timeline> {
+        let as_row = |step: &harness::InterleavingStep| TimelineStep {
+            thread: step.thread.clone(),
+            operation: step.operation.clone(),
+            location: format!("{}:{}", file_under_src(&step.file), step.line),
+            function: step.function.clone(),
+            never_ran: step.never_ran,
+        };
+        let mut rows: Vec<TimelineStep> = steps
             .iter()
-            .map(|step| TimelineStep {
-                thread: step.thread.clone(),
-                operation: step.operation.clone(),
-                location: format!("{}:{}", file_under_src(&step.file), step.line),
-                function: step.function.clone(),
-            })
+            .filter(|step| !step.never_ran || deadlock.is_some())
+            .map(as_row)
             .collect();
+        for name in deadlock.unwrap_or_default() {
+            let label = thread_label(name);
+            let stopped = rows
+                .iter()
+                .any(|row| row.never_ran && row.thread == label);
+            if !stopped {
+                if let Some(last) = rows.iter_mut().rev().find(|row| row.thread == label) {
+                    last.never_ran = true;
+                }
+            }
+        }
+        let earlier_steps = rows.len().saturating_sub(SHOWN_STEPS);
+        let steps = rows.split_off(earlier_steps);
         (!steps.is_empty()).then_some(Timeline {
             earlier_steps,
             steps,
@@ -72,17 +102,35 @@ impl Timeline {
         self.steps
             .iter()
             .map(|step| {
-                format!(
+                let row = format!(
                     "{:<thread_width$} {:<operation_width$}  {:<location_width$}  in {}",
                     format!("{}:", step.thread),
                     step.operation,
                     step.location,
                     step.function
-                )
+                );
+                match step.never_ran {
+                    true => format!("{row}  <- {NEVER_RAN}"),
+                    false => row,
+                }
             })
             .collect()
     }
 }
+
+/// The harness's label of a thread the model checker's report names.
+fn thread_label(name: &str) -> String {
+    match name {
+        "main-thread" => "main".to_owned(),
+        other => match other.strip_prefix("task-") {
+            Some(number) if number.parse::<usize>().is_ok() => format!("thread {number}"),
+            _ => other.to_owned(),
+        },
+    }
+}
+
+/// What a row says of a thread stopped before its operation when the schedule ended.
+const NEVER_RAN: &str = "never got past this";
 
 /// `…/scratch/01_race_counter/exercise/model/../subject/src/lib.rs` becomes `lib.rs`: where the
 /// file is in the learner's `src/`, whoever built it.
@@ -103,6 +151,7 @@ pub(crate) mod tests {
                 .into(),
             line,
             function: "Counter::increment".into(),
+            never_ran: false,
         }
     }
 
@@ -118,7 +167,7 @@ pub(crate) mod tests {
 
     #[test]
     fn rows_are_aligned_and_name_the_file_under_src() {
-        let timeline = Timeline::from_interleaving(&lost_update()).unwrap();
+        let timeline = Timeline::from_interleaving(&lost_update(), None).unwrap();
         assert_eq!(timeline.earlier_steps, 0);
         assert_eq!(
             timeline.rows(),
@@ -134,14 +183,47 @@ pub(crate) mod tests {
     #[test]
     fn only_the_last_steps_are_kept() {
         let long: Vec<_> = (0..30).map(|line| step("main", "Mutex::lock", line)).collect();
-        let timeline = Timeline::from_interleaving(&long).unwrap();
+        let timeline = Timeline::from_interleaving(&long, None).unwrap();
         assert_eq!(timeline.earlier_steps, 30 - SHOWN_STEPS);
         assert_eq!(timeline.steps.len(), SHOWN_STEPS);
         assert_eq!(timeline.steps.last().unwrap().location, "lib.rs:29");
     }
 
     #[test]
+    fn a_deadlocked_thread_ends_with_the_step_it_never_got_past() {
+        let mut steps = lost_update();
+        let mut stopped = step("thread 1", "Mutex::lock", 60);
+        stopped.never_ran = true;
+        steps.push(stopped);
+        let mut asleep = step("thread 2", "Condvar::wait (asleep)", 61);
+        asleep.never_ran = true;
+        steps.push(asleep);
+
+        // In a deadlock, every stopped thread ends the timeline, named in the report or not.
+        let names = ["task-1".to_owned()];
+        let rows = Timeline::from_interleaving(&steps, Some(&names)).unwrap().rows();
+        assert_eq!(rows.len(), 6, "{rows:?}");
+        assert!(
+            rows[4].starts_with("thread 1: Mutex::lock")
+                && rows[4].ends_with("<- never got past this"),
+            "{rows:?}"
+        );
+        assert!(rows[5].starts_with("thread 2: Condvar::wait (asleep)"), "{rows:?}");
+        assert!(!rows[..4].iter().any(|row| row.contains("never")), "{rows:?}");
+
+        // After a failed assertion, they are left out.
+        let rows = Timeline::from_interleaving(&steps, None).unwrap().rows();
+        assert_eq!(rows.len(), 4, "{rows:?}");
+
+        // Without its stopped step, a deadlocked thread's last step is the one it is stuck in.
+        let names = ["task-2".to_owned()];
+        let timeline = Timeline::from_interleaving(&lost_update(), Some(&names)).unwrap();
+        let marked: Vec<bool> = timeline.steps.iter().map(|step| step.never_ran).collect();
+        assert_eq!(marked, [false, false, true, false]);
+    }
+
+    #[test]
     fn no_steps_is_no_timeline() {
-        assert_eq!(Timeline::from_interleaving(&[]), None);
+        assert_eq!(Timeline::from_interleaving(&[], None), None);
     }
 }

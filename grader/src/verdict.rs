@@ -313,10 +313,22 @@ fn classify_panics(report: &harness::Report, stderr: &str, context: &Context<'_>
     let in_learner_code = |p: &&harness::PanicRecord| p.file.contains("subject/src/");
     let in_test = |p: &&harness::PanicRecord| p.file == tests_file || p.file.ends_with("tests.rs");
     let replay = failing_schedule(stderr);
+    // A deadlock report names the threads blocked in the learner's code; the timeline ends
+    // with what each thread waits in.
+    let deadlock: Option<Vec<String>> = panics
+        .first()
+        .and_then(|panic| model_deadlock(&panic.message, context.display_dir))
+        .map(|threads| {
+            threads
+                .into_iter()
+                .filter(|thread| thread.learner_site.is_some())
+                .map(|thread| thread.name)
+                .collect()
+        });
     let interleaving = report
         .interleaving
         .as_deref()
-        .and_then(Timeline::from_interleaving);
+        .and_then(|steps| Timeline::from_interleaving(steps, deadlock.as_deref()));
     // A hidden test may panic on purpose inside code it hands to the learner (to check that a
     // worker's panic reaches the caller); that panic is not the test failing.
     let on_purpose = |p: &&harness::PanicRecord| p.message.contains(harness::EXPECTED_PANIC);

@@ -293,6 +293,7 @@ mod tests {
             operation: operation.into(),
             location: format!("lib.rs:{line}"),
             function: "Counter::increment".into(),
+            never_ran: false,
         };
         let interleaving = Timeline {
             earlier_steps: 2,

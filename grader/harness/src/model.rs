@@ -126,7 +126,18 @@ where
         Runner::new(recording, Config::default()).run(move || scenario())
     }));
     REPLAYING.store(false, Ordering::SeqCst);
-    let steps = std::mem::take(&mut record.borrow_mut().steps);
+    let mut record = record.borrow_mut();
+    let mut steps = std::mem::take(&mut record.steps);
+    // Threads still stopped before an operation when the schedule ended: in a deadlock, the
+    // operations each thread waits in for ever. In thread order, so every run shows the same.
+    let mut stopped: Vec<(usize, InterleavingStep)> = record.pending.drain().collect();
+    stopped.sort_by_key(|(task, _)| *task);
+    steps.extend(stopped.into_iter().map(|(_, step)| InterleavingStep {
+        // Never chosen again after it went to sleep: it was not woken.
+        operation: step.operation.replace(WAIT_WOKEN, WAIT_ASLEEP),
+        never_ran: true,
+        ..step
+    }));
     steps
 }
 
@@ -139,6 +150,9 @@ struct Record {
     pending: HashMap<usize, InterleavingStep>,
     /// The operations that ran, in order.
     steps: Vec<InterleavingStep>,
+    /// Each thread's label, kept from when it was last runnable: a thread that blocks is
+    /// no longer among the runnable ones that carry the names.
+    labels: HashMap<usize, String>,
 }
 
 /// A scheduler that keeps the schedule of the execution it is in (every scheduler of shuttle
@@ -156,6 +170,7 @@ impl<S: Scheduler> Scheduler for Recording<S> {
         record.schedule = schedule.clone();
         record.pending.clear();
         record.steps.clear();
+        record.labels.clear();
         Some(schedule)
     }
 
@@ -169,12 +184,23 @@ impl<S: Scheduler> Scheduler for Recording<S> {
         // thread about to run it, so the backtrace here shows the operation and its caller.
         // The operation runs when that thread is next chosen, which may be much later.
         if self.look_at_steps {
+            let mut record = self.record.borrow_mut();
+            for task in runnable_tasks {
+                let number = usize::from(task.id());
+                record
+                    .labels
+                    .entry(number)
+                    .or_insert_with(|| thread_label(number, task.name()));
+            }
             if let Some(current) = current_task {
-                if let Some(step) = operation_here(thread_label(current, runnable_tasks)) {
-                    self.record
-                        .borrow_mut()
-                        .pending
-                        .insert(usize::from(current), step);
+                let number = usize::from(current);
+                let label = record
+                    .labels
+                    .get(&number)
+                    .cloned()
+                    .unwrap_or_else(|| thread_label(number, None));
+                if let Some(step) = operation_here(label) {
+                    record.pending.insert(number, step);
                 }
             }
         }
@@ -199,12 +225,7 @@ impl<S: Scheduler> Scheduler for Recording<S> {
 
 /// How the learner knows a thread: the name the test gave it, `main` for the test's own
 /// thread, else `thread N` in the order the threads were started.
-fn thread_label(task: TaskId, runnable_tasks: &[&Task]) -> String {
-    let number = usize::from(task);
-    let name = runnable_tasks
-        .iter()
-        .find(|candidate| candidate.id() == task)
-        .and_then(|task| task.name());
+fn thread_label(number: usize, name: Option<String>) -> String {
     match name {
         Some(name) if name != "main-thread" => name,
         _ if number == 0 => "main".to_owned(),
@@ -241,6 +262,7 @@ fn operation_here(thread: String) -> Option<InterleavingStep> {
                         file,
                         line: line_number,
                         function: short_function(function),
+                        never_ran: false,
                     });
                 }
                 // A helper of the learner's (`locked()`) says less than the function that
@@ -263,6 +285,11 @@ fn operation_here(thread: String) -> Option<InterleavingStep> {
     step
 }
 
+/// The phase of a `Condvar::wait` in which the thread sleeps. The step runs when the thread
+/// is chosen again, after it was woken; a thread never chosen again is still asleep.
+const WAIT_WOKEN: &str = "woken";
+const WAIT_ASLEEP: &str = "asleep";
+
 /// The operation the learner called, from shuttle's frames below the learner's (innermost
 /// first): `shuttle_std::sync::atomic::int::AtomicU64::load` becomes `AtomicU64::load`, and
 /// dropping a guard `MutexGuard::drop (unlock)`. A `Condvar::wait` has three steps: it unlocks,
@@ -283,7 +310,7 @@ fn operation_name(shuttle_frames: &[&str]) -> Option<String> {
     } else if inner.iter().any(|frame| frame.contains("unlock")) {
         "unlocks, sleeps"
     } else {
-        "woken"
+        WAIT_WOKEN
     };
     Some(format!("{operation} ({phase})"))
 }

@@ -46,6 +46,10 @@ pub struct InterleavingStep {
     pub line: u32,
     /// The learner's function that made the call: `Counter::increment`.
     pub function: String,
+    /// The thread was about to make this operation when the schedule ended, and never made
+    /// it: in a deadlock, where each thread waits for ever.
+    #[serde(default)]
+    pub never_ran: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
