@@ -66,13 +66,18 @@ pub fn verdict_details(verdict: &Verdict) -> String {
             message,
             location,
             thread,
+            interleaving,
         } => {
             let hint = if message.starts_with("not yet implemented") {
                 "\nThat is a `todo!()` still waiting for your code."
             } else {
                 ""
             };
-            format!("your code panicked at {location} (thread '{thread}'):\n{message}{hint}")
+            let steps = interleaving.as_ref().map(describe_interleaving);
+            format!(
+                "your code panicked at {location} (thread '{thread}'):\n{message}{hint}{}",
+                steps.unwrap_or_default()
+            )
         }
         Verdict::Timeout { limit, diagnosis } => {
             let seconds = limit.as_secs_f64();
@@ -190,6 +195,7 @@ mod tests {
             message: "not yet implemented: run f".into(),
             location: "exercises/01_race_counter/src/lib.rs:35:5".into(),
             thread: "main".into(),
+            interleaving: None,
         });
         assert!(details.contains("That is a `todo!()`"), "{details}");
         assert!(

@@ -37,6 +37,9 @@ pub enum Verdict {
         message: String,
         location: String,
         thread: String,
+        /// Under the model checker, the steps of the schedule that led to the panic.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interleaving: Option<Timeline>,
     },
     /// The test did not finish within its limit.
     Timeout {
@@ -353,6 +356,7 @@ fn classify_panics(report: &harness::Report, stderr: &str, context: &Context<'_>
             message: panic.message.clone(),
             location: format!("{file}:{}:{}", panic.line, panic.column),
             thread: panic.thread.clone(),
+            interleaving,
         };
     }
     let message = panics.first().map_or_else(

@@ -10,6 +10,7 @@ use grader::check::{ExerciseReport, Outcome};
 use grader::execute::TestResult;
 use grader::explain::{replay_hint, verdict_details, verdict_name};
 use grader::progress::Entry;
+use grader::timeline::Timeline;
 use grader::subject::Subject;
 use grader::verdict::{Verdict, VerdictLabel};
 
@@ -132,11 +133,7 @@ fn test_line(exercise_number: u32, test: &TestResult, previous_details: &str) ->
     for line in details.lines() {
         let _ = writeln!(out, "      {line}");
     }
-    if let Verdict::Fail {
-        interleaving: Some(_),
-        ..
-    } = &test.verdict
-    {
+    if Timeline::of(&test.verdict).is_some() {
         let hint = replay_hint(exercise_number, &test.name);
         let _ = writeln!(out, "      {}", paint(DIM, &hint));
     }
@@ -223,6 +220,7 @@ mod tests {
             message: "not yet implemented: run f(0)..f(n - 1)".into(),
             location: "exercises/01_race_counter/src/lib.rs:35:5".into(),
             thread: "main".into(),
+            interleaving: None,
         };
         let tests = vec![
             result("passes", 1, 1, Verdict::Pass),

@@ -13,7 +13,7 @@ use grader::events::Observer;
 use grader::explain::verdict_details;
 use grader::mutant::Mutant;
 use grader::subject::Subject;
-use grader::verdict::Verdict;
+use grader::timeline::Timeline;
 
 use crate::render;
 
@@ -82,11 +82,7 @@ impl Flags {
         };
         let mut replayed = 0;
         for test in tests {
-            if let Verdict::Fail {
-                interleaving: Some(_),
-                ..
-            } = &test.verdict
-            {
+            if Timeline::of(&test.verdict).is_some() {
                 replayed += 1;
                 anstream::println!("\n{}", render::paint(render::BAD, &test.name));
                 for line in verdict_details(&test.verdict).lines() {

@@ -83,7 +83,9 @@ where
     run_recording(random, &scenario);
 }
 
-fn run_recording<S, F>(scheduler: S, scenario: &Arc<F>)
+/// Runs `scenario` under `scheduler` until it is done or a schedule fails; a failing schedule
+/// is replayed to record its interleaving, then the failure goes on unwinding.
+pub(crate) fn run_recording<S, F>(scheduler: S, scenario: &Arc<F>)
 where
     S: Scheduler + 'static,
     F: Fn() + Send + Sync + 'static,
