@@ -9,7 +9,6 @@
 
 use anyhow::{bail, Result};
 use grader::check::{Options, Outcome};
-use grader::events::Observer;
 use grader::explain::verdict_details;
 use grader::mutant::Mutant;
 use grader::subject::Subject;
@@ -66,12 +65,17 @@ impl Flags {
             exercise.meta.number, exercise.meta.title, subject.display_dir
         );
         anstream::println!("{}", render::paint(render::BOLD, &heading));
+        // The spinner draws only on a terminal's stderr, so the output compared between runs
+        // (stdout) never holds it.
+        let activity = crate::activity::Activity::start(exercise);
         let options = Options {
             color: render::colour_on(),
             only: self.test.iter().cloned().collect(),
-            observer: Observer::none(),
+            observer: activity.observer(),
         };
-        let report = grader::check::check(&workspace, exercise, &subject, &options)?;
+        let report = grader::check::check(&workspace, exercise, &subject, &options);
+        activity.finish();
+        let report = report?;
         let tests = match &report.outcome {
             Outcome::Graded { tests } => tests,
             // Nothing ran: `check` says why in its own words.
