@@ -28,16 +28,21 @@ const BOOK_REPLAYS: [(&str, &str, &str, &str); 2] = [
     ),
 ];
 
-/// What `cargo xtask replay EXERCISE TEST --mutant MUTANT` prints; it must fail (exit 1),
-/// since the mutant fails the test.
-fn replay(exercise: &str, test: &str, mutant: &str) -> String {
-    let output = Command::cargo_bin("xtask")
+/// Runs `cargo xtask ARGS` on this checkout, without colours.
+fn xtask(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("xtask")
         .expect("the xtask binary is built")
         .env("NO_COLOR", "1")
         .env("CARGO_WORKSPACE_DIR", root())
-        .args(["replay", exercise, test, "--mutant", mutant])
+        .args(args)
         .output()
-        .expect("xtask runs");
+        .expect("xtask runs")
+}
+
+/// What `cargo xtask replay EXERCISE TEST --mutant MUTANT` prints; it must fail (exit 1),
+/// since the mutant fails the test.
+fn replay(exercise: &str, test: &str, mutant: &str) -> String {
+    let output = xtask(&["replay", exercise, test, "--mutant", mutant]);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert_eq!(
         output.status.code(),
@@ -75,13 +80,7 @@ fn a_replay_prints_the_same_steps_on_every_run() {
 
 #[test]
 fn a_test_that_passes_has_nothing_to_replay() {
-    let output = Command::cargo_bin("xtask")
-        .expect("the xtask binary is built")
-        .env("NO_COLOR", "1")
-        .env("CARGO_WORKSPACE_DIR", root())
-        .args(["replay", "01", "counter_never_loses_an_increment", "--solution"])
-        .output()
-        .expect("xtask runs");
+    let output = xtask(&["replay", "01", "counter_never_loses_an_increment", "--solution"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(
@@ -116,4 +115,21 @@ fn the_books_timelines_are_real_replays() {
          read them, check the chapters that include them, and commit them",
         rewritten.join(",")
     );
+}
+
+#[test]
+fn an_unknown_test_or_mutant_is_refused_before_anything_is_built() {
+    for args in [
+        vec!["replay", "01", "no_such_test"],
+        vec!["replay", "01", "--mutant", "no_such_mutant"],
+    ] {
+        let output = xtask(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("no hidden test named `no_such_test`")
+                || stderr.contains("no mutant named `no_such_mutant`; its mutants are: add_not_atomic"),
+            "{args:?}: {stderr}"
+        );
+    }
 }
