@@ -69,7 +69,7 @@ impl Flags {
 /// The project's test files that exercise the solutions or the mutants, which the student
 /// edition does not have. Tests that need them only in part skip that part when `solutions/`
 /// is absent, and say so.
-const INSTRUCTOR_TESTS: [&str; 6] = [
+const INSTRUCTOR_TESTS: [&str; 7] = [
     // Submissions made by editing the reference solution, hostile ones included.
     "grader/tests/attempts.rs",
     "grader/tests/hostile.rs",
@@ -77,8 +77,9 @@ const INSTRUCTOR_TESTS: [&str; 6] = [
     "xtask/tests/grade.rs",
     // Proves every mutant is caught.
     "xtask/tests/verify.rs",
-    // Replays mutants' failures, some of them for the book.
+    // Replays mutants' failures, some of them for the book, and its snapshot.
     "xtask/tests/replay.rs",
+    "xtask/tests/snapshots/replay/",
     // The attempts' edits, which apply to the solutions.
     "grader/tests/attempts/",
 ];
