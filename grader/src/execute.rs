@@ -113,6 +113,7 @@ impl Execution<'_> {
                             test.name
                         ),
                         replay: None,
+                        interleaving: None,
                     })),
                     (verdict, _) => {
                         output = self.learner_output(&run);

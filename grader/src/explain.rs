@@ -9,6 +9,7 @@ use std::fmt::Write;
 
 use crate::diagnosis::DiagnosisKind;
 use crate::model_report::BlockedThread;
+use crate::timeline::Timeline;
 use crate::verdict::Verdict;
 
 /// The verdict as a learner reads it in a table: `timeout (deadlock)` rather than a label.
@@ -44,8 +45,15 @@ fn thread_name(thread: &crate::diagnosis::ThreadState) -> String {
 pub fn verdict_details(verdict: &Verdict) -> String {
     match verdict {
         Verdict::Pass => String::new(),
-        Verdict::Fail { message, replay } => {
+        Verdict::Fail {
+            message,
+            replay,
+            interleaving,
+        } => {
             let mut text = message.clone();
+            if let Some(timeline) = interleaving {
+                text.push_str(&describe_interleaving(timeline));
+            }
             if let Some(schedule) = replay {
                 let _ = write!(
                     text,
@@ -58,13 +66,18 @@ pub fn verdict_details(verdict: &Verdict) -> String {
             message,
             location,
             thread,
+            interleaving,
         } => {
             let hint = if message.starts_with("not yet implemented") {
                 "\nThat is a `todo!()` still waiting for your code."
             } else {
                 ""
             };
-            format!("your code panicked at {location} (thread '{thread}'):\n{message}{hint}")
+            let steps = interleaving.as_ref().map(describe_interleaving);
+            format!(
+                "your code panicked at {location} (thread '{thread}'):\n{message}{hint}{}",
+                steps.unwrap_or_default()
+            )
         }
         Verdict::Timeout { limit, diagnosis } => {
             let seconds = limit.as_secs_f64();
@@ -94,6 +107,26 @@ pub fn verdict_details(verdict: &Verdict) -> String {
         Verdict::Leak { message } => message.clone(),
         Verdict::Inconclusive { reason } => reason.clone(),
     }
+}
+
+/// The failing schedule's last steps, one row each, under a line that says how to read them.
+pub fn describe_interleaving(timeline: &Timeline) -> String {
+    let mut text = String::from(
+        "\nHow it happened, one synchronisation step of your code per line, in the order the \
+         threads made them (the failure comes right after the last):",
+    );
+    if timeline.earlier_steps > 0 {
+        let _ = write!(text, "\n  ({} earlier steps)", timeline.earlier_steps);
+    }
+    for row in timeline.rows() {
+        let _ = write!(text, "\n  {row}");
+    }
+    text
+}
+
+/// How to see a model-checked failure again, step by step.
+pub fn replay_hint(exercise_number: u32, test: &str) -> String {
+    format!("`cargo xtask replay {exercise_number:02} {test}` shows these steps again")
 }
 
 /// The model checker's deadlock in sentences: who waits, for what, where, and the cycle.
@@ -162,6 +195,7 @@ mod tests {
             message: "not yet implemented: run f".into(),
             location: "exercises/01_race_counter/src/lib.rs:35:5".into(),
             thread: "main".into(),
+            interleaving: None,
         });
         assert!(details.contains("That is a `todo!()`"), "{details}");
         assert!(

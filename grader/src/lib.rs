@@ -50,6 +50,7 @@ pub mod speedup;
 pub mod subject;
 pub mod submission;
 pub mod suite;
+pub mod timeline;
 pub mod verdict;
 pub mod verify;
 pub mod workspace;

@@ -346,6 +346,7 @@ pub fn decide(
                         worst.sentence()
                     ),
                     replay: None,
+                    interleaving: None,
                 },
                 notes,
             });

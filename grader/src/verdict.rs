@@ -16,6 +16,7 @@ use crate::explain::describe_model_deadlock;
 use crate::model_report::{failing_schedule, model_deadlock};
 use crate::runner::{Ending, RawRun};
 use crate::scratch::map_scratch_paths;
+use crate::timeline::Timeline;
 
 /// The result of one hidden test.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,12 +28,18 @@ pub enum Verdict {
         message: String,
         /// A model checker's failing schedule, which replays the failure exactly.
         replay: Option<String>,
+        /// What that schedule did, step by step, in the learner's code.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interleaving: Option<Timeline>,
     },
     /// The code under test panicked (including `todo!()`), at a place in the learner's file.
     Panic {
         message: String,
         location: String,
         thread: String,
+        /// Under the model checker, the steps of the schedule that led to the panic.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interleaving: Option<Timeline>,
     },
     /// The test did not finish within its limit.
     Timeout {
@@ -299,19 +306,32 @@ pub fn decide(run: &RawRun, context: &Context<'_>) -> Verdict {
                 }
             }
         }
-        harness::ReportOutcome::Panicked => classify_panics(&report.panics, &stderr, context),
+        harness::ReportOutcome::Panicked => classify_panics(report, &stderr, context),
     }
 }
 
-fn classify_panics(
-    panics: &[harness::PanicRecord],
-    stderr: &str,
-    context: &Context<'_>,
-) -> Verdict {
+fn classify_panics(report: &harness::Report, stderr: &str, context: &Context<'_>) -> Verdict {
+    let panics = &report.panics;
     let tests_file = context.tests_file.to_string_lossy();
     let in_learner_code = |p: &&harness::PanicRecord| p.file.contains("subject/src/");
     let in_test = |p: &&harness::PanicRecord| p.file == tests_file || p.file.ends_with("tests.rs");
     let replay = failing_schedule(stderr);
+    // A deadlock report names the threads blocked in the learner's code; the timeline ends
+    // with what each thread waits in.
+    let deadlock: Option<Vec<String>> = panics
+        .first()
+        .and_then(|panic| model_deadlock(&panic.message, context.display_dir))
+        .map(|threads| {
+            threads
+                .into_iter()
+                .filter(|thread| thread.learner_site.is_some())
+                .map(|thread| thread.name)
+                .collect()
+        });
+    let interleaving = report
+        .interleaving
+        .as_deref()
+        .and_then(|steps| Timeline::from_interleaving(steps, deadlock.as_deref()));
     // A hidden test may panic on purpose inside code it hands to the learner (to check that a
     // worker's panic reaches the caller); that panic is not the test failing.
     let on_purpose = |p: &&harness::PanicRecord| p.message.contains(harness::EXPECTED_PANIC);
@@ -328,6 +348,7 @@ fn classify_panics(
             return Verdict::Fail {
                 message: panic.message.clone(),
                 replay,
+                interleaving,
             };
         }
         let file = map_scratch_paths(&panic.file, context.display_dir);
@@ -335,6 +356,7 @@ fn classify_panics(
             message: panic.message.clone(),
             location: format!("{file}:{}:{}", panic.line, panic.column),
             thread: panic.thread.clone(),
+            interleaving,
         };
     }
     let message = panics.first().map_or_else(
@@ -357,7 +379,11 @@ fn classify_panics(
             }
         },
     );
-    Verdict::Fail { message, replay }
+    Verdict::Fail {
+        message,
+        replay,
+        interleaving,
+    }
 }
 
 /// What shuttle's PCT scheduler says when a scenario made no synchronisation operation at all.
@@ -451,6 +477,7 @@ mod tests {
             notes: Vec::new(),
             inconclusive: None,
             speedup: None,
+            interleaving: None,
         }
     }
 

@@ -15,6 +15,7 @@ mod list;
 mod new;
 mod publish;
 mod render;
+mod replay;
 mod reset;
 mod verify;
 mod watch;
@@ -40,6 +41,8 @@ struct Cli {
 enum Command {
     /// Grade one exercise against its hidden tests, e.g. `cargo xtask check 01`
     Check(check::Flags),
+    /// Show the steps of a failure the model checker found, e.g. `cargo xtask replay 01 counter_never_loses_an_increment`
+    Replay(replay::Flags),
     /// Show every exercise with its state, what to do next, and your progress
     List(list::Flags),
     /// Show the next hint for an exercise (`hint 01 2` shows hint 2 again, `--all` every one)
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
     }
     let result = match &cli.command {
         Command::Check(flags) => flags.run(),
+        Command::Replay(flags) => flags.run(),
         Command::List(flags) => flags.run(),
         Command::Hint(flags) => flags.run(),
         Command::Watch(flags) => flags.run(),

@@ -70,7 +70,7 @@ impl Flags {
 /// edition does not have. Tests that need them only in part skip that part when `solutions/`
 /// is absent, and say so. Each `.rs` here is a module of its crate's one test binary, whose
 /// `mod` line the edition drops with it ([`without_removed_modules`]).
-const INSTRUCTOR_TESTS: [&str; 6] = [
+const INSTRUCTOR_TESTS: [&str; 8] = [
     // Submissions made by editing the reference solution, hostile ones included.
     "grader/tests/it/attempts.rs",
     "grader/tests/it/hostile.rs",
@@ -79,6 +79,9 @@ const INSTRUCTOR_TESTS: [&str; 6] = [
     "xtask/tests/it/hostile_roster.rs",
     // Proves every mutant is caught.
     "xtask/tests/it/verify.rs",
+    // Replays mutants' failures, some of them for the book, and its snapshot.
+    "xtask/tests/it/replay.rs",
+    "xtask/tests/it/snapshots/replay/",
     // The attempts' edits, which apply to the solutions.
     "grader/tests/attempts/",
 ];

@@ -8,8 +8,9 @@ use anstyle::{AnsiColor, Style};
 use grader::catalog::Exercise;
 use grader::check::{ExerciseReport, Outcome};
 use grader::execute::TestResult;
-use grader::explain::{verdict_details, verdict_name};
+use grader::explain::{replay_hint, verdict_details, verdict_name};
 use grader::progress::Entry;
+use grader::timeline::Timeline;
 use grader::subject::Subject;
 use grader::verdict::{Verdict, VerdictLabel};
 
@@ -77,7 +78,7 @@ pub fn report(report: &ExerciseReport) -> String {
             let _ = writeln!(out);
             let mut previous_details = String::new();
             for test in tests {
-                out.push_str(&test_line(test, &previous_details));
+                out.push_str(&test_line(report.number, test, &previous_details));
                 previous_details = verdict_details(&test.verdict);
             }
             let passed = tests
@@ -106,7 +107,7 @@ pub fn report(report: &ExerciseReport) -> String {
 
 /// One test's line, then its notes and what went wrong. Details identical to the previous
 /// test's (typically the same `todo!()`) are not repeated.
-fn test_line(test: &TestResult, previous_details: &str) -> String {
+fn test_line(exercise_number: u32, test: &TestResult, previous_details: &str) -> String {
     let mut out = String::new();
     let (mark, style) = match &test.verdict {
         Verdict::Pass => ("✓", GOOD),
@@ -131,6 +132,10 @@ fn test_line(test: &TestResult, previous_details: &str) -> String {
     }
     for line in details.lines() {
         let _ = writeln!(out, "      {line}");
+    }
+    if Timeline::of(&test.verdict).is_some() {
+        let hint = replay_hint(exercise_number, &test.name);
+        let _ = writeln!(out, "      {}", paint(DIM, &hint));
     }
     if !details.is_empty() {
         out.push('\n');
@@ -215,6 +220,7 @@ mod tests {
             message: "not yet implemented: run f(0)..f(n - 1)".into(),
             location: "exercises/01_race_counter/src/lib.rs:35:5".into(),
             thread: "main".into(),
+            interleaving: None,
         };
         let tests = vec![
             result("passes", 1, 1, Verdict::Pass),
@@ -225,6 +231,7 @@ mod tests {
                 Verdict::Fail {
                     message: "lost 1 of 4 updates (got 3)".into(),
                     replay: Some("9102".into()),
+                    interleaving: None,
                 },
             ),
             result("reaches_a_todo", 0, 2, todo()),
@@ -273,6 +280,39 @@ mod tests {
             ),
         ];
         let text = plain(&super::report(&report(Outcome::Graded { tests }, 1, 15)));
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn a_model_checked_failure_shows_its_steps_and_how_to_replay_them() {
+        use grader::timeline::{Timeline, TimelineStep};
+        let step = |thread: &str, operation: &str, line: u32| TimelineStep {
+            thread: thread.into(),
+            operation: operation.into(),
+            location: format!("lib.rs:{line}"),
+            function: "Counter::increment".into(),
+            never_ran: false,
+        };
+        let interleaving = Timeline {
+            earlier_steps: 2,
+            steps: vec![
+                step("thread 1", "AtomicU64::load", 56),
+                step("thread 2", "AtomicU64::load", 56),
+                step("thread 2", "AtomicU64::store", 57),
+                step("thread 1", "AtomicU64::store", 57),
+            ],
+        };
+        let tests = vec![result(
+            "counter_never_loses_an_increment",
+            0,
+            3,
+            Verdict::Fail {
+                message: "lost 1 of 4 updates (got 3)".into(),
+                replay: Some("9102".into()),
+                interleaving: Some(interleaving),
+            },
+        )];
+        let text = plain(&super::report(&report(Outcome::Graded { tests }, 0, 3)));
         insta::assert_snapshot!(text);
     }
 

@@ -26,7 +26,7 @@ mod run;
 pub mod timing;
 pub mod waits;
 
-pub use protocol::{PanicRecord, Report, ReportOutcome, RESULT_FD};
+pub use protocol::{InterleavingStep, PanicRecord, Report, ReportOutcome, RESULT_FD};
 pub use run::{child_processes, inconclusive, leftover_children, main, note, ChildProcess};
 
 /// Words a hidden test puts in a panic it causes on purpose, inside code it hands to the

@@ -4,9 +4,26 @@
 //! model-checked copy of the crate under test (`<lib>_model`, whose `crate::sync` is shuttle).
 //! Shuttle then runs the closure under many schedules. The seeds are constants, so the set of
 //! schedules tried is the same on a laptop, a loaded CI runner and a single core.
+//!
+//! When a schedule fails, [`explore`] runs that one schedule again before it fails the test,
+//! this time looking at every scheduling point: which thread was about to do which
+//! synchronisation operation, called from which line of the learner's file. Those steps, in the
+//! order they ran, go in the test's report as its interleaving (see [`crate::InterleavingStep`]).
+//! Only the replay pays for this; the thousands of passing schedules are not slowed down.
 
-use shuttle::scheduler::{PctScheduler, RandomScheduler};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use shuttle::scheduler::{
+    PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
+};
 use shuttle::{Config, Runner};
+
+use crate::protocol::InterleavingStep;
 
 /// How hard to look. The defaults find the races of the exercises in well under a second.
 #[derive(Debug, Clone, Copy)]
@@ -35,16 +52,351 @@ impl Default for Budget {
 pub(crate) const PCT_SEED: u64 = 0x7e57_ab1e;
 pub(crate) const RANDOM_SEED: u64 = 0x5eed_cafe;
 
+/// The interleaving of the first failing schedule, for the report.
+static INTERLEAVING: Mutex<Option<Vec<InterleavingStep>>> = Mutex::new(None);
+
+/// Set while the failing schedule is replayed: its panic repeats the one already recorded.
+static REPLAYING: AtomicBool = AtomicBool::new(false);
+
+/// Whether the failing schedule is being replayed right now; the panic hook then records
+/// nothing, since the replay only repeats a panic the report already has.
+pub(crate) fn replaying() -> bool {
+    REPLAYING.load(Ordering::SeqCst)
+}
+
+/// The failing interleaving found by [`explore`], if a schedule failed.
+pub(crate) fn take_interleaving() -> Option<Vec<InterleavingStep>> {
+    INTERLEAVING.lock().ok().and_then(|mut slot| slot.take())
+}
+
 /// Runs `scenario` under PCT and then random schedules with fixed seeds. A failing schedule
-/// panics with shuttle's replay string in the message and on stderr.
+/// panics with shuttle's replay string in the message and on stderr, after it was replayed
+/// once to record its interleaving.
 pub fn explore<F>(budget: Budget, scenario: F)
 where
     F: Fn() + Send + Sync + 'static,
 {
-    let scenario = std::sync::Arc::new(scenario);
+    let scenario = Arc::new(scenario);
     let pct = PctScheduler::new_from_seed(PCT_SEED, budget.pct_depth, budget.pct_iterations);
-    let for_pct = scenario.clone();
-    Runner::new(pct, Config::default()).run(move || for_pct());
+    run_recording(pct, &scenario);
     let random = RandomScheduler::new_from_seed(RANDOM_SEED, budget.random_iterations);
-    Runner::new(random, Config::default()).run(move || scenario());
+    run_recording(random, &scenario);
+}
+
+/// Runs `scenario` under `scheduler` until it is done or a schedule fails; a failing schedule
+/// is replayed to record its interleaving, then the failure goes on unwinding.
+pub(crate) fn run_recording<S, F>(scheduler: S, scenario: &Arc<F>)
+where
+    S: Scheduler + 'static,
+    F: Fn() + Send + Sync + 'static,
+{
+    let record = Rc::new(RefCell::new(Record::default()));
+    let recording = Recording {
+        inner: scheduler,
+        record: record.clone(),
+        look_at_steps: false,
+    };
+    let for_runner = scenario.clone();
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        Runner::new(recording, Config::default()).run(move || for_runner())
+    }));
+    if let Err(payload) = outcome {
+        let failing = std::mem::take(&mut record.borrow_mut().schedule);
+        let steps = replay_steps(failing, scenario);
+        if let Ok(mut slot) = INTERLEAVING.lock() {
+            slot.get_or_insert(steps);
+        }
+        panic::resume_unwind(payload);
+    }
+}
+
+/// Runs `schedule` once more and returns the synchronisation operations it made, in order.
+fn replay_steps<F>(schedule: Schedule, scenario: &Arc<F>) -> Vec<InterleavingStep>
+where
+    F: Fn() + Send + Sync + 'static,
+{
+    let record = Rc::new(RefCell::new(Record::default()));
+    let recording = Recording {
+        inner: ReplayScheduler::new_from_schedule(schedule),
+        record: record.clone(),
+        look_at_steps: true,
+    };
+    let scenario = scenario.clone();
+    REPLAYING.store(true, Ordering::SeqCst);
+    // The replay fails as the original did; that failure is the one already being reported.
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+        Runner::new(recording, Config::default()).run(move || scenario())
+    }));
+    REPLAYING.store(false, Ordering::SeqCst);
+    let mut record = record.borrow_mut();
+    let mut steps = std::mem::take(&mut record.steps);
+    // Threads still stopped before an operation when the schedule ended: in a deadlock, the
+    // operations each thread waits in for ever. In thread order, so every run shows the same.
+    let mut stopped: Vec<(usize, InterleavingStep)> = record.pending.drain().collect();
+    stopped.sort_by_key(|(task, _)| *task);
+    steps.extend(stopped.into_iter().map(|(_, step)| InterleavingStep {
+        // Never chosen again after it went to sleep: it was not woken.
+        operation: step.operation.replace(WAIT_WOKEN, WAIT_ASLEEP),
+        never_ran: true,
+        ..step
+    }));
+    steps
+}
+
+/// What a [`Recording`] saw of the current execution.
+#[derive(Default)]
+struct Record {
+    /// Every decision, so the execution can be replayed exactly.
+    schedule: Schedule,
+    /// The operation each thread stopped at, which runs when the thread is next chosen.
+    pending: HashMap<usize, InterleavingStep>,
+    /// The operations that ran, in order.
+    steps: Vec<InterleavingStep>,
+    /// Each thread's label, kept from when it was last runnable: a thread that blocks is
+    /// no longer among the runnable ones that carry the names.
+    labels: HashMap<usize, String>,
+}
+
+/// A scheduler that keeps the schedule of the execution it is in (every scheduler of shuttle
+/// can be replayed from that) and, when asked, what each step did.
+struct Recording<S> {
+    inner: S,
+    record: Rc<RefCell<Record>>,
+    look_at_steps: bool,
+}
+
+impl<S: Scheduler> Scheduler for Recording<S> {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        let schedule = self.inner.new_execution()?;
+        let mut record = self.record.borrow_mut();
+        record.schedule = schedule.clone();
+        record.pending.clear();
+        record.steps.clear();
+        record.labels.clear();
+        Some(schedule)
+    }
+
+    fn next_task(
+        &mut self,
+        runnable_tasks: &[&Task],
+        current_task: Option<TaskId>,
+        is_yielding: bool,
+    ) -> Option<TaskId> {
+        // Shuttle asks for a decision just before an operation runs, on the stack of the
+        // thread about to run it, so the backtrace here shows the operation and its caller.
+        // The operation runs when that thread is next chosen, which may be much later.
+        if self.look_at_steps {
+            let mut record = self.record.borrow_mut();
+            for task in runnable_tasks {
+                let number = usize::from(task.id());
+                record
+                    .labels
+                    .entry(number)
+                    .or_insert_with(|| thread_label(number, task.name()));
+            }
+            if let Some(current) = current_task {
+                let number = usize::from(current);
+                let label = record
+                    .labels
+                    .get(&number)
+                    .cloned()
+                    .unwrap_or_else(|| thread_label(number, None));
+                if let Some(step) = operation_here(label) {
+                    record.pending.insert(number, step);
+                }
+            }
+        }
+        let chosen = self
+            .inner
+            .next_task(runnable_tasks, current_task, is_yielding);
+        let mut record = self.record.borrow_mut();
+        if let Some(task) = chosen {
+            record.schedule.push_task(task);
+            if let Some(step) = record.pending.remove(&usize::from(task)) {
+                record.steps.push(step);
+            }
+        }
+        chosen
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.record.borrow_mut().schedule.push_random();
+        self.inner.next_u64()
+    }
+}
+
+/// How the learner knows a thread: the name the test gave it, `main` for the test's own
+/// thread, else `thread N` in the order the threads were started.
+fn thread_label(number: usize, name: Option<String>) -> String {
+    match name {
+        Some(name) if name != "main-thread" => name,
+        _ if number == 0 => "main".to_owned(),
+        _ => format!("thread {number}"),
+    }
+}
+
+/// The synchronisation operation the current thread is about to make, read from its stack:
+/// the outermost frame of shuttle's below the innermost frame in the learner's `src/`. `None`
+/// when the learner's code is not on the stack (the hidden test's own steps, a thread ending).
+fn operation_here(thread: String) -> Option<InterleavingStep> {
+    let backtrace = std::backtrace::Backtrace::force_capture().to_string();
+    // Shuttle's frames below the learner's, innermost first.
+    let mut shuttle_frames: Vec<&str> = Vec::new();
+    let mut function = "";
+    let mut step: Option<InterleavingStep> = None;
+    for line in backtrace.lines().map(str::trim) {
+        if let Some(location) = line.strip_prefix("at ") {
+            if !location.contains("subject/src/") {
+                if step.is_some() {
+                    break;
+                }
+                continue;
+            }
+            match &mut step {
+                None => {
+                    let mut parts = location.rsplitn(3, ':');
+                    let _column = parts.next();
+                    let line_number = parts.next()?.parse().ok()?;
+                    let file = parts.next()?.to_owned();
+                    step = Some(InterleavingStep {
+                        thread: thread.clone(),
+                        operation: operation_name(&shuttle_frames)?,
+                        file,
+                        line: line_number,
+                        function: short_function(function),
+                        never_ran: false,
+                    });
+                }
+                // A helper of the learner's (`locked()`) says less than the function that
+                // called it, so the first caller of another name is named too.
+                Some(step) => {
+                    let caller = short_function(function);
+                    if caller != step.function {
+                        step.function = format!("{}, called by {caller}", step.function);
+                        break;
+                    }
+                }
+            }
+        } else if let Some((_, name)) = line.split_once(": ") {
+            function = name;
+            if step.is_none() && name.contains("shuttle") && !name.starts_with("shuttle_engine") {
+                shuttle_frames.push(name);
+            }
+        }
+    }
+    step
+}
+
+/// The phase of a `Condvar::wait` in which the thread sleeps. The step runs when the thread
+/// is chosen again, after it was woken; a thread never chosen again is still asleep.
+const WAIT_WOKEN: &str = "woken";
+const WAIT_ASLEEP: &str = "asleep";
+
+/// The operation the learner called, from shuttle's frames below the learner's (innermost
+/// first): `shuttle_std::sync::atomic::int::AtomicU64::load` becomes `AtomicU64::load`, and
+/// dropping a guard `MutexGuard::drop (unlock)`. A `Condvar::wait` has three steps: it unlocks,
+/// it is woken (the step runs when the sleeping thread is chosen again), it locks again.
+fn operation_name(shuttle_frames: &[&str]) -> Option<String> {
+    let outermost = *shuttle_frames.last()?;
+    if let Some(inner) = outermost.strip_prefix("core::ptr::drop_in_place<") {
+        let guard = last_segments(inner, 1);
+        return Some(format!("{guard}::drop (unlock)"));
+    }
+    let operation = last_segments(outermost, 2);
+    if operation != "Condvar::wait" {
+        return Some(operation);
+    }
+    let inner = &shuttle_frames[..shuttle_frames.len() - 1];
+    let phase = if inner.iter().any(|frame| last_segments(frame, 2) == "Mutex::lock") {
+        "locks again"
+    } else if inner.iter().any(|frame| frame.contains("unlock")) {
+        "unlocks, sleeps"
+    } else {
+        WAIT_WOKEN
+    };
+    Some(format!("{operation} ({phase})"))
+}
+
+/// The learner's function without its crate and closures: `Counter::increment`.
+fn short_function(function: &str) -> String {
+    let function = function.split("::{{closure}}").next().unwrap_or(function);
+    let without_generics = strip_generics(function);
+    match without_generics.split_once("::") {
+        Some((_crate, rest)) if !rest.is_empty() => rest.to_owned(),
+        _ => without_generics,
+    }
+}
+
+/// The last `count` `::`-separated segments of a path, without generic arguments.
+fn last_segments(path: &str, count: usize) -> String {
+    let plain = strip_generics(path);
+    let segments: Vec<&str> = plain.split("::").filter(|part| !part.is_empty()).collect();
+    segments[segments.len().saturating_sub(count)..].join("::")
+}
+
+fn strip_generics(path: &str) -> String {
+    let mut depth = 0usize;
+    let mut plain = String::new();
+    for character in path.chars() {
+        match character {
+            '<' => depth += 1,
+            '>' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => plain.push(character),
+            _ => {}
+        }
+    }
+    plain
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_named_by_type_and_method() {
+        let name = |frames: &[&str]| operation_name(frames).unwrap();
+        assert_eq!(
+            name(&["shuttle_std::sync::atomic::int::AtomicU64::load"]),
+            "AtomicU64::load"
+        );
+        assert_eq!(
+            name(&["shuttle_std::sync::mutex::Mutex<T>::lock"]),
+            "Mutex::lock"
+        );
+        assert_eq!(
+            name(&["core::ptr::drop_in_place<shuttle_std::sync::mutex::MutexGuard<u64>>"]),
+            "MutexGuard::drop (unlock)"
+        );
+        assert_eq!(operation_name(&[]), None);
+    }
+
+    #[test]
+    fn a_condvar_wait_has_three_steps() {
+        let wait = "shuttle_std::sync::condvar::Condvar::wait";
+        let phase = |inner: &str| operation_name(&[inner, wait]).unwrap();
+        assert_eq!(
+            phase("shuttle_std::sync::mutex::MutexGuard<T>::unlock"),
+            "Condvar::wait (unlocks, sleeps)"
+        );
+        assert_eq!(
+            phase("shuttle_std::sync::mutex::Mutex<T>::lock"),
+            "Condvar::wait (locks again)"
+        );
+        assert_eq!(
+            operation_name(&[wait]).unwrap(),
+            "Condvar::wait (woken)"
+        );
+    }
+
+    #[test]
+    fn learner_functions_lose_their_crate_and_closures() {
+        assert_eq!(
+            short_function("race_counter_model::Counter::increment"),
+            "Counter::increment"
+        );
+        assert_eq!(
+            short_function("race_counter_model::run_concurrently::{{closure}}::{{closure}}"),
+            "run_concurrently"
+        );
+    }
 }

@@ -26,6 +26,30 @@ pub struct Report {
     /// What a timing test measured, when the grader's speedup timer started it.
     #[serde(default)]
     pub speedup: Option<crate::timing::SpeedupSamples>,
+    /// The synchronisation operations of the model checker's failing schedule, in the order
+    /// they ran, when [`crate::model::explore`] found one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interleaving: Option<Vec<InterleavingStep>>,
+}
+
+/// One step of a failing interleaving: a thread made a synchronisation operation, called from
+/// a line of the learner's `src/`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InterleavingStep {
+    /// `main`, the name the test gave the thread, or `thread N` (N counts from 1 in the order
+    /// the threads were started).
+    pub thread: String,
+    /// The primitive's type and method: `AtomicU64::load`, `Mutex::lock`, `Condvar::wait`.
+    pub operation: String,
+    /// The learner's file as the test binary was built from it (a scratch path).
+    pub file: String,
+    pub line: u32,
+    /// The learner's function that made the call: `Counter::increment`.
+    pub function: String,
+    /// The thread was about to make this operation when the schedule ended, and never made
+    /// it: in a deadlock, where each thread waits for ever.
+    #[serde(default)]
+    pub never_ran: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -119,6 +119,7 @@ fn run_one(test: &Test) -> ! {
             .ok()
             .and_then(|mut reason| reason.take()),
         speedup: crate::timing::take_samples(),
+        interleaving: crate::model::take_interleaving(),
     };
     let line = serde_json::to_string(&report).expect("a report always serialises");
     let _ = writeln!(result_channel, "{line}");
@@ -163,6 +164,9 @@ fn open_result_channel() -> std::fs::File {
 }
 
 fn record_panic(info: &PanicHookInfo<'_>) {
+    if crate::model::replaying() {
+        return;
+    }
     let message = if let Some(text) = info.payload().downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = info.payload().downcast_ref::<String>() {

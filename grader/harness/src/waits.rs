@@ -13,9 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use shuttle::scheduler::{PctScheduler, RandomScheduler, Schedule, Scheduler, Task, TaskId};
-use shuttle::{Config, Runner};
-
-use crate::model::{Budget, PCT_SEED, RANDOM_SEED};
+use crate::model::{run_recording, Budget, PCT_SEED, RANDOM_SEED};
 
 /// The model-checked tasks inside a watched call right now.
 static INSIDE: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());
@@ -31,7 +29,8 @@ pub fn inside<R>(call: impl FnOnce() -> R) -> R {
     result
 }
 
-/// Explores `scenario` as [`crate::model::explore`] does and returns whether, in any schedule,
+/// Explores `scenario` as [`crate::model::explore`] does (a failing schedule's interleaving
+/// included) and returns whether, in any schedule,
 /// a thread inside a watched call was blocked while another thread was inside one too.
 pub fn explore<F>(budget: Budget, scenario: F) -> bool
 where
@@ -40,10 +39,9 @@ where
     WAITED.store(false, Ordering::SeqCst);
     let scenario = std::sync::Arc::new(scenario);
     let pct = PctScheduler::new_from_seed(PCT_SEED, budget.pct_depth, budget.pct_iterations);
-    let for_pct = scenario.clone();
-    Runner::new(Watching(pct), Config::default()).run(move || for_pct());
+    run_recording(Watching(pct), &scenario);
     let random = RandomScheduler::new_from_seed(RANDOM_SEED, budget.random_iterations);
-    Runner::new(Watching(random), Config::default()).run(move || scenario());
+    run_recording(Watching(random), &scenario);
     WAITED.load(Ordering::SeqCst)
 }
 

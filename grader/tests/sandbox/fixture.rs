@@ -279,6 +279,7 @@ fn forge_a_pass_with_a_found_nonce() {
             notes: Vec::new(),
             inconclusive: None,
             speedup: None,
+            interleaving: None,
         };
         let _ = writeln!(report, "{}", serde_json::to_string(&forged).expect("json"));
     }

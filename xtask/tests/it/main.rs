@@ -1,8 +1,9 @@
 //! xtask's integration tests, one binary: each module is one area of the command line, and
 //! `util` holds what they share (the checkout, the binary, fresh folders, the progress lock).
 //!
-//! Modules whose tests need the solutions (`grade`, `verify`) are instructor-only: the student
-//! edition removes their files and the `mod` lines that name them (`xtask publish`).
+//! Modules whose tests need the solutions (`grade`, `hostile_roster`, `replay`, `verify`) are
+//! instructor-only: the student edition removes their files and the `mod` lines that name
+//! them (`xtask publish`).
 
 mod book;
 mod cli;
@@ -10,6 +11,7 @@ mod grade;
 mod hostile_roster;
 mod instructors;
 mod learner_loop;
+mod replay;
 mod stub_reports;
 mod util;
 mod verify;
