@@ -96,12 +96,60 @@ pub fn verdict_details(verdict: &Verdict) -> String {
     }
 }
 
-/// The model checker's deadlock in sentences: who waits, for what, where, and the cycle.
+/// The model checker's deadlock in sentences: who waits, for what, where, and why nothing
+/// will wake them. Three shapes read differently, because their fixes differ:
+///
+/// - a thread waits on a condition variable and no thread is left to notify it: a lost
+///   wake-up, not a cycle (a `notify_one` that woke another waiter, a notify that is missing);
+/// - exactly one thread waits for a lock, and every other thread has finished or waits for a
+///   join: it waits for a lock it holds itself;
+/// - two or more threads wait for locks: a cycle, fixed by one global lock order.
 pub fn describe_model_deadlock(threads: &[BlockedThread]) -> String {
-    let mut text = String::from(
-        "the model checker found a schedule that ends in a deadlock: every thread waits for \
-         another, so none can go on",
-    );
+    let in_learner_code = |t: &&BlockedThread, what: &str| {
+        t.waiting_for == Some(what) && t.learner_site.is_some()
+    };
+    let on_condvar: Vec<&BlockedThread> = threads
+        .iter()
+        .filter(|t| in_learner_code(t, CONDVAR))
+        .collect();
+    let on_lock: Vec<&BlockedThread> = threads
+        .iter()
+        .filter(|t| in_learner_code(t, LOCK) || in_learner_code(t, RWLOCK))
+        .collect();
+    let mut text = if !on_condvar.is_empty() && on_lock.is_empty() {
+        let waiter = on_condvar[0];
+        format!(
+            "the model checker found a schedule in which {} waits on a condition variable at {} \
+             and nobody will ever notify it: every other thread has finished or waits too. That \
+             is a lost wake-up, not a cycle: the change it waits for was made without a notify \
+             that reaches it (a notify that is missing, or a `notify_one` that woke another \
+             waiter). After every change a waiter can wait for, notify the condition variable it \
+             waits on, with `notify_all` when several threads may wait",
+            learner_name(&waiter.name),
+            site_of(waiter),
+        )
+    } else if on_lock.len() == 1 && on_condvar.is_empty() {
+        let waiter = on_lock[0];
+        format!(
+            "the model checker found a schedule in which {} waits for a lock at {} that no other \
+             thread holds: every other thread has finished or waits for it to finish. So it \
+             waits for a lock it already holds itself. A `Mutex` cannot be locked twice by one \
+             thread: the second `lock()` waits for ever. Do the work under the guard you already \
+             have, or drop that guard before calling code that locks again",
+            learner_name(&waiter.name),
+            site_of(waiter),
+        )
+    } else if on_lock.len() >= 2 {
+        String::from(
+            "the model checker found a schedule that ends in a deadlock: every thread waits for \
+             another, so none can go on",
+        )
+    } else {
+        String::from(
+            "the model checker found a schedule in which every thread is blocked, and no thread \
+             is left running to wake any of them",
+        )
+    };
     for thread in threads {
         let what = thread.waiting_for.unwrap_or("something");
         let place = match &thread.learner_site {
@@ -109,30 +157,38 @@ pub fn describe_model_deadlock(threads: &[BlockedThread]) -> String {
             None => "outside your code".to_owned(),
         };
         text.push_str(&format!(
-            "\n  thread '{}' waits for {what} {place}",
-            thread.name
+            "\n  {} waits for {what} {place}",
+            learner_name(&thread.name)
         ));
     }
-    let cycle: Vec<String> = threads
-        .iter()
-        .filter(|t| t.waiting_for == Some("a lock") && t.learner_site.is_some())
-        .map(|t| format!("'{}'", t.name))
-        .collect();
-    match cycle.len() {
-        0 => {}
-        1 => text.push_str(&format!(
-            "\nThe cycle: {} waits for a lock that it holds itself, or that a thread waiting \
-             for it holds",
-            cycle[0]
-        )),
-        _ => text.push_str(&format!(
+    if on_lock.len() >= 2 {
+        let cycle: Vec<String> = on_lock.iter().map(|t| learner_name(&t.name)).collect();
+        text.push_str(&format!(
             "\nThe cycle: {} each hold a lock that another of them waits for. Take the locks \
              in one global order in every thread, and none can hold a later lock while it waits \
              for an earlier one",
             cycle.join(" and ")
-        )),
+        ));
     }
     text
+}
+
+const CONDVAR: &str = "a condition variable";
+const LOCK: &str = "a lock";
+const RWLOCK: &str = "a read-write lock";
+
+fn site_of(thread: &BlockedThread) -> &str {
+    thread.learner_site.as_deref().unwrap_or("a line outside your code")
+}
+
+/// A model-checked thread as the learner knows it: shuttle calls the test's own thread
+/// `main-thread` and a thread the code did not name `<unknown>`.
+fn learner_name(name: &str) -> String {
+    match name {
+        "main-thread" => "the test's main thread".to_owned(),
+        "<unknown>" | "" => "a thread without a name".to_owned(),
+        named => format!("thread '{named}'"),
+    }
 }
 
 #[cfg(test)]
@@ -151,9 +207,59 @@ mod tests {
         });
         let text = describe_model_deadlock(&both);
         assert!(
-            text.contains("The cycle: 'transfer 0→1' and 'transfer 1→0' each hold a lock"),
+            text.contains("The cycle: thread 'transfer 0→1' and thread 'transfer 1→0' each hold a lock"),
             "{text}"
         );
+    }
+
+    fn blocked(name: &str, waiting_for: &'static str, site: Option<&str>) -> BlockedThread {
+        BlockedThread {
+            name: name.into(),
+            waiting_for: Some(waiting_for),
+            learner_site: site.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_wait_nobody_will_notify_is_a_lost_wake_up_not_a_cycle() {
+        let text = describe_model_deadlock(&[
+            blocked("main-thread", "another thread to finish (join)", None),
+            blocked(
+                "<unknown>",
+                "a condition variable",
+                Some("exercises/03_bounded_queue/src/lib.rs:100:18 (in BoundedQueue<T>::pop)"),
+            ),
+        ]);
+        assert!(
+            text.contains(
+                "a thread without a name waits on a condition variable at \
+                 exercises/03_bounded_queue/src/lib.rs:100:18"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("nobody will ever notify it"), "{text}");
+        assert!(text.contains("lost wake-up"), "{text}");
+        assert!(!text.contains("every thread waits for another"), "{text}");
+        assert!(!text.contains("main-thread"), "{text}");
+    }
+
+    #[test]
+    fn one_thread_waiting_for_a_lock_alone_holds_it_itself() {
+        let text = describe_model_deadlock(&[
+            blocked("main-thread", "another thread to finish (join)", None),
+            blocked(
+                "withdrawer",
+                "a lock",
+                Some("exercises/02_lock_fix/src/lib.rs:40:9 (in Account::balance)"),
+            ),
+        ]);
+        assert!(
+            text.contains("thread 'withdrawer' waits for a lock at exercises/02_lock_fix"),
+            "{text}"
+        );
+        assert!(text.contains("a lock it already holds itself"), "{text}");
+        assert!(!text.contains("every thread waits for another"), "{text}");
+        assert!(!text.contains("The cycle"), "{text}");
     }
 
     #[test]

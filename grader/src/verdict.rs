@@ -349,7 +349,7 @@ fn classify_panics(
                     .to_owned()
             } else if panic.message.contains("deadlock") {
                 format!(
-                    "the model checker found a schedule in which every thread waits for another: {}",
+                    "the model checker found a schedule in which every thread is blocked: {}",
                     panic.message
                 )
             } else {

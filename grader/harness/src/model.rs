@@ -48,3 +48,12 @@ where
     let random = RandomScheduler::new_from_seed(RANDOM_SEED, budget.random_iterations);
     Runner::new(random, Config::default()).run(move || scenario());
 }
+
+/// Asks shuttle to record where each thread blocks, so that a deadlock report names the
+/// learner's lines (the wait, the lock) and the grader can tell a lost wake-up, a self-lock and
+/// a lock-order cycle apart. Shuttle reads it once per process, so call it before the first
+/// schedule. It costs a backtrace at every block: measured on exercise 03's model tests, 1.2 s
+/// of CPU time becomes 2.7 s, hence only in the exercises whose lesson is waiting.
+pub fn capture_where_threads_wait() {
+    std::env::set_var(shuttle::CAPTURE_BACKTRACE, "1");
+}
