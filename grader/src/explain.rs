@@ -105,9 +105,8 @@ pub fn verdict_details(verdict: &Verdict) -> String {
 ///   join: it waits for a lock it holds itself;
 /// - two or more threads wait for locks: a cycle, fixed by one global lock order.
 pub fn describe_model_deadlock(threads: &[BlockedThread]) -> String {
-    let in_learner_code = |t: &&BlockedThread, what: &str| {
-        t.waiting_for == Some(what) && t.learner_site.is_some()
-    };
+    let in_learner_code =
+        |t: &&BlockedThread, what: &str| t.waiting_for == Some(what) && t.learner_site.is_some();
     let on_condvar: Vec<&BlockedThread> = threads
         .iter()
         .filter(|t| in_learner_code(t, CONDVAR))
@@ -119,7 +118,7 @@ pub fn describe_model_deadlock(threads: &[BlockedThread]) -> String {
     let mut text = if !on_condvar.is_empty() && on_lock.is_empty() {
         let waiter = on_condvar[0];
         format!(
-            "the model checker found a schedule in which {} waits on a condition variable at {} \
+            "{MODEL_FOUND_BLOCKED} in which {} waits on a condition variable at {} \
              and nobody will ever notify it: every other thread has finished or waits too. That \
              is a lost wake-up, not a cycle: the change it waits for was made without a notify \
              that reaches it (a notify that is missing, or a `notify_one` that woke another \
@@ -131,7 +130,7 @@ pub fn describe_model_deadlock(threads: &[BlockedThread]) -> String {
     } else if on_lock.len() == 1 && on_condvar.is_empty() {
         let waiter = on_lock[0];
         format!(
-            "the model checker found a schedule in which {} waits for a lock at {} that no other \
+            "{MODEL_FOUND_BLOCKED} in which {} waits for a lock at {} that no other \
              thread holds: every other thread has finished or waits for it to finish. So it \
              waits for a lock it already holds itself. A `Mutex` cannot be locked twice by one \
              thread: the second `lock()` waits for ever. Do the work under the guard you already \
@@ -140,14 +139,14 @@ pub fn describe_model_deadlock(threads: &[BlockedThread]) -> String {
             site_of(waiter),
         )
     } else if on_lock.len() >= 2 {
-        String::from(
-            "the model checker found a schedule that ends in a deadlock: every thread waits for \
-             another, so none can go on",
+        format!(
+            "{MODEL_FOUND_BLOCKED} that ends in a deadlock: every thread waits for another, so \
+             none can go on"
         )
     } else {
-        String::from(
-            "the model checker found a schedule in which every thread is blocked, and no thread \
-             is left running to wake any of them",
+        format!(
+            "{MODEL_FOUND_BLOCKED} in which every thread is blocked, and no thread is left \
+             running to wake any of them"
         )
     };
     for thread in threads {
@@ -173,12 +172,33 @@ pub fn describe_model_deadlock(threads: &[BlockedThread]) -> String {
     text
 }
 
+/// How every report of threads the model checker found blocked for ever begins; see
+/// [`waits_for_ever`].
+pub(crate) const MODEL_FOUND_BLOCKED: &str = "the model checker found a schedule";
+
+/// Whether a verdict found threads that wait for ever: a timeout where every thread was
+/// blocked and none used CPU, or a schedule of the model checker that ends with every thread
+/// blocked (a deadlock, a self-lock, a lost wake-up).
+pub fn waits_for_ever(verdict: &Verdict) -> bool {
+    match verdict {
+        Verdict::Timeout { diagnosis, .. } => diagnosis.kind == DiagnosisKind::Deadlock,
+        Verdict::Fail {
+            message,
+            replay: Some(_),
+        } => message.starts_with(MODEL_FOUND_BLOCKED),
+        _ => false,
+    }
+}
+
 const CONDVAR: &str = "a condition variable";
 const LOCK: &str = "a lock";
 const RWLOCK: &str = "a read-write lock";
 
 fn site_of(thread: &BlockedThread) -> &str {
-    thread.learner_site.as_deref().unwrap_or("a line outside your code")
+    thread
+        .learner_site
+        .as_deref()
+        .unwrap_or("a line outside your code")
 }
 
 /// A model-checked thread as the learner knows it: shuttle calls the test's own thread
@@ -207,7 +227,9 @@ mod tests {
         });
         let text = describe_model_deadlock(&both);
         assert!(
-            text.contains("The cycle: thread 'transfer 0→1' and thread 'transfer 1→0' each hold a lock"),
+            text.contains(
+                "The cycle: thread 'transfer 0→1' and thread 'transfer 1→0' each hold a lock"
+            ),
             "{text}"
         );
     }
@@ -260,6 +282,34 @@ mod tests {
         assert!(text.contains("a lock it already holds itself"), "{text}");
         assert!(!text.contains("every thread waits for another"), "{text}");
         assert!(!text.contains("The cycle"), "{text}");
+    }
+
+    #[test]
+    fn only_threads_blocked_for_ever_stop_a_check_early() {
+        let lost_wake_up = describe_model_deadlock(&[blocked(
+            "<unknown>",
+            CONDVAR,
+            Some("exercises/03_bounded_queue/src/lib.rs:100:18 (in BoundedQueue<T>::pop)"),
+        )]);
+        let model = |message: String| Verdict::Fail {
+            message,
+            replay: Some("9102".into()),
+        };
+        assert!(waits_for_ever(&model(lost_wake_up.clone())));
+        assert!(!waits_for_ever(&model("lost 1 of 4 updates".into())));
+        assert!(!waits_for_ever(&Verdict::Fail {
+            message: lost_wake_up,
+            replay: None,
+        }));
+        let timeout = |kind| Verdict::Timeout {
+            limit: std::time::Duration::from_secs(5),
+            diagnosis: crate::diagnosis::Diagnosis {
+                kind,
+                threads: Vec::new(),
+            },
+        };
+        assert!(waits_for_ever(&timeout(DiagnosisKind::Deadlock)));
+        assert!(!waits_for_ever(&timeout(DiagnosisKind::Spinning)));
     }
 
     #[test]

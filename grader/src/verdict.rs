@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnosis::{Diagnosis, DiagnosisKind};
-use crate::explain::describe_model_deadlock;
+use crate::explain::{describe_model_deadlock, MODEL_FOUND_BLOCKED};
 use crate::model_report::{failing_schedule, model_deadlock};
 use crate::runner::{Ending, RawRun};
 use crate::scratch::map_scratch_paths;
@@ -349,7 +349,7 @@ fn classify_panics(
                     .to_owned()
             } else if panic.message.contains("deadlock") {
                 format!(
-                    "the model checker found a schedule in which every thread is blocked: {}",
+                    "{MODEL_FOUND_BLOCKED} in which every thread is blocked: {}",
                     panic.message
                 )
             } else {
