@@ -103,6 +103,9 @@ pub fn diagnose_processes(mut members: impl FnMut() -> Vec<i32>) -> Diagnosis {
 }
 
 const SLEEP: &str = "a timer (sleep)";
+/// What a thread asleep in a futex waits for: std's locks, condition variables, barriers and
+/// joins all sleep there.
+pub const FUTEX: &str = "a lock, condition variable, barrier or join";
 
 struct Sample {
     name: String,
@@ -151,7 +154,7 @@ fn sample(pids: &[i32]) -> BTreeMap<(i32, i32), Sample> {
 fn describe_wait(wchan: &str, syscall: Option<i64>) -> String {
     let wchan = wchan.trim();
     let by_wchan = [
-        ("futex", "a lock, condition variable, barrier or join"),
+        ("futex", FUTEX),
         ("nanosleep", SLEEP),
         ("pipe_read", "reading a pipe nobody writes to"),
         ("pipe_write", "writing a full pipe nobody reads"),
@@ -164,10 +167,7 @@ fn describe_wait(wchan: &str, syscall: Option<i64>) -> String {
         return (*words).to_owned();
     }
     let by_syscall: &[(libc::c_long, &str)] = &[
-        (
-            libc::SYS_futex,
-            "a lock, condition variable, barrier or join",
-        ),
+        (libc::SYS_futex, FUTEX),
         (libc::SYS_clock_nanosleep, SLEEP),
         (libc::SYS_nanosleep, SLEEP),
         (libc::SYS_read, "reading a pipe or file"),

@@ -40,6 +40,11 @@ fn thread_name(thread: &crate::diagnosis::ThreadState) -> String {
     }
 }
 
+/// A test process whose only thread sleeps in a futex: nobody else can wake it.
+fn alone_on_a_futex(threads: &[crate::diagnosis::ThreadState]) -> bool {
+    matches!(threads, [only] if only.waiting_on.as_deref() == Some(crate::diagnosis::FUTEX))
+}
+
 /// What went wrong, in sentences; empty for a pass.
 pub fn verdict_details(verdict: &Verdict) -> String {
     match verdict {
@@ -69,6 +74,12 @@ pub fn verdict_details(verdict: &Verdict) -> String {
         Verdict::Timeout { limit, diagnosis } => {
             let seconds = limit.as_secs_f64();
             let mut text = match diagnosis.kind {
+                DiagnosisKind::Deadlock if alone_on_a_futex(&diagnosis.threads) => format!(
+                    "still running after {seconds} s, its only thread blocked and using no CPU: \
+                     nothing is left to wake it. It waits for a lock it already holds (a \
+                     self-lock: a `Mutex` cannot be locked twice by one thread), or on a \
+                     condition variable nobody will notify."
+                ),
                 DiagnosisKind::Deadlock => format!(
                     "still running after {seconds} s, every thread blocked and none using CPU: a deadlock."
                 ),
@@ -132,9 +143,7 @@ pub fn describe_model_deadlock(threads: &[BlockedThread]) -> String {
         format!(
             "{MODEL_FOUND_BLOCKED} in which {} waits for a lock at {} that no other \
              thread holds: every other thread has finished or waits for it to finish. So it \
-             waits for a lock it already holds itself. A `Mutex` cannot be locked twice by one \
-             thread: the second `lock()` waits for ever. Do the work under the guard you already \
-             have, or drop that guard before calling code that locks again",
+             waits for a lock it already holds itself. {SELF_LOCK_FIX}",
             learner_name(&waiter.name),
             site_of(waiter),
         )
@@ -171,6 +180,20 @@ pub fn describe_model_deadlock(threads: &[BlockedThread]) -> String {
     }
     text
 }
+
+/// Shuttle's report of a thread that locks a `Mutex` it already holds, in sentences.
+pub fn describe_model_self_lock(thread: &BlockedThread) -> String {
+    format!(
+        "{MODEL_FOUND_BLOCKED} in which {} locks a `Mutex` that it already holds (a \
+         self-lock), at {}. {SELF_LOCK_FIX}",
+        learner_name(&thread.name),
+        site_of(thread),
+    )
+}
+
+const SELF_LOCK_FIX: &str = "A `Mutex` cannot be locked twice by one thread: the second \
+    `lock()` waits for ever. Do the work under the guard you already have, or drop that guard \
+    before calling code that locks again";
 
 /// How every report of threads the model checker found blocked for ever begins; see
 /// [`waits_for_ever`].

@@ -12,8 +12,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnosis::{Diagnosis, DiagnosisKind};
-use crate::explain::{describe_model_deadlock, MODEL_FOUND_BLOCKED};
-use crate::model_report::{failing_schedule, model_deadlock};
+use crate::explain::{describe_model_deadlock, describe_model_self_lock, MODEL_FOUND_BLOCKED};
+use crate::model_report::{failing_schedule, model_deadlock, model_self_lock};
 use crate::runner::{Ending, RawRun};
 use crate::scratch::map_scratch_paths;
 
@@ -342,6 +342,8 @@ fn classify_panics(
         |panic| {
             if let Some(threads) = model_deadlock(&panic.message, context.display_dir) {
                 describe_model_deadlock(&threads)
+            } else if let Some(thread) = model_self_lock(&panic.message, context.display_dir) {
+                describe_model_self_lock(&thread)
             } else if panic.message.contains(NO_CONCURRENCY) {
                 "under the model checker your code started no thread and took no lock: it ran \
                  everything on the calling thread, one step after another, so nothing ran at the \

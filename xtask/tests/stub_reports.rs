@@ -6,6 +6,8 @@
 //! still varies between runs (times, process ids, addresses, the binary's hash) is masked, so
 //! a change in the words or the layout of any report shows up as a snapshot difference.
 
+mod common;
+
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -17,15 +19,7 @@ fn every_stub_fails_its_declared_test_with_the_same_report() {
     let workspace = Workspace::open(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
         .expect("the checkout opens");
     let catalog = Catalog::load(&workspace).expect("the catalog loads");
-    let filters = vec![
-        (r"\d+\.\d s\b", "[time]"),
-        (r"process \d+", "process [pid]"),
-        (r"hidden-[0-9a-f]+", "hidden-[hash]"),
-        (r"\d+ ms\b", "[ms]"),
-        (r"0x[0-9a-f]+", "[address]"),
-        // The level depends on what the machine allows; every report must name one.
-        (r"isolation: [a-z][^\n]*", "isolation: [level]"),
-    ];
+    let filters = common::report_filters();
     for exercise in &catalog.exercises {
         let output = Command::cargo_bin("xtask")
             .expect("the xtask binary is built")

@@ -27,7 +27,9 @@ pub mod timing;
 pub mod waits;
 
 pub use protocol::{PanicRecord, Report, ReportOutcome, RESULT_FD};
-pub use run::{child_processes, inconclusive, leftover_children, main, note, ChildProcess};
+pub use run::{
+    child_processes, inconclusive, leftover_children, main, note, ChildProcess, MODEL_SELF_LOCK,
+};
 
 /// Words a hidden test puts in a panic it causes on purpose, inside code it hands to the
 /// learner (to check that a worker's panic reaches the caller). The grader never takes such a

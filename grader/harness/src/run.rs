@@ -162,6 +162,9 @@ fn open_result_channel() -> std::fs::File {
     }
 }
 
+/// How shuttle's panic ends when a thread locks a `Mutex` or `RwLock` it already holds.
+pub const MODEL_SELF_LOCK: &str = "it already holds";
+
 fn record_panic(info: &PanicHookInfo<'_>) {
     let message = if let Some(text) = info.payload().downcast_ref::<&str>() {
         (*text).to_owned()
@@ -169,6 +172,16 @@ fn record_panic(info: &PanicHookInfo<'_>) {
         text.clone()
     } else {
         "(a panic with a non-string payload)".to_owned()
+    };
+    // The model checker reports a thread that locks what it already holds by panicking inside
+    // its own `lock`, so the learner's line is only in the stack: it goes with the message.
+    let message = if message.contains(MODEL_SELF_LOCK) {
+        format!(
+            "{message}\nBacktrace:\n{}",
+            std::backtrace::Backtrace::force_capture()
+        )
+    } else {
+        message
     };
     let (file, line, column) = info
         .location()
