@@ -40,6 +40,50 @@ fn thread_name(thread: &crate::diagnosis::ThreadState) -> String {
     }
 }
 
+/// A real-thread deadlock's first sentence, by its shape, as for the model checker's
+/// ([`describe_model_deadlock`]): the learner's lines come from each thread's stack
+/// ([`crate::diagnosis::name_learner_sites`]).
+fn real_thread_deadlock(seconds: f64, threads: &[crate::diagnosis::ThreadState]) -> String {
+    let waiting_in_learner_code = |what: &str| -> Vec<&crate::diagnosis::ThreadState> {
+        threads
+            .iter()
+            .filter(|t| t.learner_site.is_some() && t.waiting_on.as_deref() == Some(what))
+            .collect()
+    };
+    let on_condvar = waiting_in_learner_code(CONDVAR);
+    let on_lock = waiting_in_learner_code(LOCK);
+    let opening =
+        format!("still running after {seconds} s, every thread blocked and none using CPU");
+    match (on_condvar.first(), on_lock.as_slice()) {
+        (Some(waiter), []) => format!(
+            "{opening}: nobody will ever notify {}, which waits on a condition variable (its \
+             line is below). A wake-up was lost: {LOST_WAKE_UP_FIX}.",
+            thread_name(waiter),
+        ),
+        (None, [waiter]) => format!(
+            "{opening}: {} waits for a lock (its line is below), and no other thread waits \
+             for one, so most likely it holds that lock itself (a self-lock). {SELF_LOCK_FIX}.",
+            thread_name(waiter),
+        ),
+        (_, [_, _, ..]) => format!(
+            "{opening}: a deadlock, {} each waiting for a lock. Take the locks in one global \
+             order in every thread.",
+            on_lock
+                .iter()
+                .map(|t| thread_name(t))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+        _ if alone_on_a_futex(threads) => format!(
+            "still running after {seconds} s, its only thread blocked and using no CPU: \
+             nothing is left to wake it. It waits for a lock it already holds (a self-lock: a \
+             `Mutex` cannot be locked twice by one thread), or on a condition variable nobody \
+             will notify."
+        ),
+        _ => format!("{opening}: a deadlock."),
+    }
+}
+
 /// A test process whose only thread sleeps in a futex: nobody else can wake it.
 fn alone_on_a_futex(threads: &[crate::diagnosis::ThreadState]) -> bool {
     matches!(threads, [only] if only.waiting_on.as_deref() == Some(crate::diagnosis::FUTEX))
@@ -74,15 +118,7 @@ pub fn verdict_details(verdict: &Verdict) -> String {
         Verdict::Timeout { limit, diagnosis } => {
             let seconds = limit.as_secs_f64();
             let mut text = match diagnosis.kind {
-                DiagnosisKind::Deadlock if alone_on_a_futex(&diagnosis.threads) => format!(
-                    "still running after {seconds} s, its only thread blocked and using no CPU: \
-                     nothing is left to wake it. It waits for a lock it already holds (a \
-                     self-lock: a `Mutex` cannot be locked twice by one thread), or on a \
-                     condition variable nobody will notify."
-                ),
-                DiagnosisKind::Deadlock => format!(
-                    "still running after {seconds} s, every thread blocked and none using CPU: a deadlock."
-                ),
+                DiagnosisKind::Deadlock => real_thread_deadlock(seconds, &diagnosis.threads),
                 DiagnosisKind::Spinning => format!(
                     "still running after {seconds} s and still burning CPU: a livelock, a spin loop or an infinite loop."
                 ),
@@ -93,9 +129,10 @@ pub fn verdict_details(verdict: &Verdict) -> String {
             };
             for thread in &diagnosis.threads {
                 let name = thread_name(thread);
-                let doing = match &thread.waiting_on {
-                    Some(what) => format!("waits on {what}"),
-                    None => format!("running ({} ticks of CPU in 0.25 s)", thread.cpu_ticks),
+                let doing = match (&thread.waiting_on, &thread.learner_site) {
+                    (Some(what), Some(site)) => format!("waits on {what} at {site}"),
+                    (Some(what), None) => format!("waits on {what}"),
+                    (None, _) => format!("running ({} ticks of CPU in 0.25 s)", thread.cpu_ticks),
                 };
                 let _ = write!(text, "\n  {name} of process {}: {doing}", thread.pid);
             }
@@ -131,10 +168,7 @@ pub fn describe_model_deadlock(threads: &[BlockedThread]) -> String {
         format!(
             "{MODEL_FOUND_BLOCKED} in which {} waits on a condition variable at {} \
              and nobody will ever notify it: every other thread has finished or waits too. That \
-             is a lost wake-up, not a cycle: the change it waits for was made without a notify \
-             that reaches it (a notify that is missing, or a `notify_one` that woke another \
-             waiter). After every change a waiter can wait for, notify the condition variable it \
-             waits on, with `notify_all` when several threads may wait",
+             is a lost wake-up, not a cycle: {LOST_WAKE_UP_FIX}",
             learner_name(&waiter.name),
             site_of(waiter),
         )
@@ -190,6 +224,11 @@ pub fn describe_model_self_lock(thread: &BlockedThread) -> String {
         site_of(thread),
     )
 }
+
+const LOST_WAKE_UP_FIX: &str = "the change it waits for was made without a notify that \
+    reaches it (a notify that is missing, or a `notify_one` that woke another waiter). After \
+    every change a waiter can wait for, notify the condition variable it waits on, with \
+    `notify_all` when several threads may wait";
 
 const SELF_LOCK_FIX: &str = "A `Mutex` cannot be locked twice by one thread: the second \
     `lock()` waits for ever. Do the work under the guard you already have, or drop that guard \

@@ -94,7 +94,9 @@ pub fn model_self_lock(message: &str, display_dir: &str) -> Option<BlockedThread
     Some(blocked_thread(name, &frames, display_dir))
 }
 
-fn blocked_thread(name: &str, frames: &[&str], display_dir: &str) -> BlockedThread {
+/// One thread from the frames of its stack (`N: function`, then `at file:line:column`), as
+/// shuttle and [`harness::blocked`] print them.
+pub(crate) fn blocked_thread(name: &str, frames: &[&str], display_dir: &str) -> BlockedThread {
     // Frames come in pairs: `  N: function` and, below it, `      at file:line:column`. The
     // innermost frames are the primitive's; the first frame in the learner's file is the call
     // that waits, and the learner's frames after it say how it got there.
@@ -145,6 +147,7 @@ fn primitive_of(function: &str) -> Option<&'static str> {
         ("Mutex", "a lock"),
         ("Barrier", "a barrier"),
         ("JoinHandle", "another thread to finish (join)"),
+        ("::join", "another thread to finish (join)"),
         ("mpsc", "a channel"),
     ];
     known

@@ -259,13 +259,15 @@ pub struct Context<'a> {
 
 /// Decides the verdict of one run.
 pub fn decide(run: &RawRun, context: &Context<'_>) -> Verdict {
+    let stderr = run.stderr.text();
     if let Ending::TimedOut(diagnosis) = &run.ending {
+        let mut diagnosis = diagnosis.clone();
+        crate::diagnosis::name_learner_sites(&mut diagnosis, &stderr, context.display_dir);
         return Verdict::Timeout {
             limit: context.timeout,
-            diagnosis: diagnosis.clone(),
+            diagnosis,
         };
     }
-    let stderr = run.stderr.text();
     let Some(report) = &run.report else {
         return Verdict::Crash {
             cause: crash_cause(run, &stderr, context),

@@ -261,6 +261,8 @@ mod tests {
                             name: "hidden".into(),
                             cpu_ticks: 0,
                             waiting_on: Some("a lock, condition variable, barrier or join".into()),
+                            learner_site: None,
+                            tid_in_test: 0,
                         }],
                     },
                 },

@@ -1,7 +1,7 @@
 //! What `cargo xtask check NN` prints for each class of mistake, pinned by snapshots: a lost
-//! update, a lost wake-up, a self-lock (under the model checker and as a real-thread timeout),
-//! a lock-order cycle, a serial solution, a swallowed panic, and the early stop of a check
-//! that found threads waiting for ever.
+//! update, a lost wake-up and a self-lock (under the model checker, and as real-thread timeouts
+//! that name the learner's line), a lock-order cycle, a serial solution, a swallowed panic, and
+//! the early stop of a check that found threads waiting for ever.
 //!
 //! Each case is a mistake the course already proves caught (a mutant or a learner's attempt,
 //! applied to the reference solution) or an untouched stub, checked in a private copy of the
@@ -64,6 +64,12 @@ const CASES: &[Case] = &[
         exercise: "03_bounded_queue",
         mistake: Some("hidden/03_bounded_queue/mutants/close_notifies_one_consumer.toml"),
         tests: &["close_wakes_everyone_under_the_model"],
+    },
+    Case {
+        snapshot: "lost_wake_up_timeout",
+        exercise: "03_bounded_queue",
+        mistake: Some("hidden/03_bounded_queue/mutants/close_notifies_one_consumer.toml"),
+        tests: &["close_wakes_every_blocked_consumer"],
     },
     Case {
         snapshot: "lost_wake_up_stops_the_check_early",

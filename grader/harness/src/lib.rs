@@ -17,6 +17,7 @@
 //! The harness also looks after the process hygiene that a test cannot see from inside: after
 //! the test returns it lists child processes that were never waited for.
 
+pub mod blocked;
 pub mod measure;
 pub mod model;
 pub mod procfs;

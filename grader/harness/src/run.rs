@@ -86,6 +86,7 @@ fn run_one(test: &Test) -> ! {
     let nonce = read_nonce();
     let mut result_channel = open_result_channel();
     panic::set_hook(Box::new(record_panic));
+    crate::blocked::install();
 
     let harness_pid = process::id();
     let outcome = match panic::catch_unwind(test.run) {
