@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::catalog::Exercise;
 use crate::events::{Event, Observer};
 use crate::execute::{Execution, TestResult};
+use crate::explain;
 use crate::lint::{self, Finding};
 use crate::sandbox::{self, Isolation};
 use crate::scratch::{self, Profile, TestBinary};
@@ -27,6 +28,24 @@ pub struct Options {
     pub only: Vec<String>,
     /// Told what the check is doing (building, test k of n), for a progress line.
     pub observer: Observer,
+    /// Skip the real-thread tests left once one test has found threads blocked for ever (see
+    /// [`EarlyStop`]). For a learner's check, which is failed anyway and should say so fast;
+    /// never for `grade` or `verify`, where every test's own verdict counts.
+    pub stop_after_deadlock: bool,
+}
+
+/// Tests not run because an earlier test found threads that wait for ever: a deadlock or a
+/// lost wake-up, on real threads (a timeout where every thread was blocked and none used CPU)
+/// or under the model checker. Every later test that runs on real threads would most likely
+/// wait on the same mistake until its own time limit (03's lost wake-up cost 36-59 s of
+/// timeouts), and teach nothing new. Model-checked tests are still run: they are bounded by
+/// work, not time, and each names its own schedule.
+#[derive(Debug, Clone, Serialize)]
+pub struct EarlyStop {
+    /// The test whose verdict stopped the check.
+    pub after: String,
+    /// The tests skipped, in order.
+    pub skipped: Vec<String>,
 }
 
 /// The result of grading one exercise.
@@ -45,6 +64,9 @@ pub struct ExerciseReport {
     pub elapsed_ms: u64,
     /// How far the test processes were confined ([`sandbox::isolation`]).
     pub isolation: Isolation,
+    /// Set when [`Options::stop_after_deadlock`] skipped tests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stop: Option<EarlyStop>,
 }
 
 /// How far grading got.
@@ -110,7 +132,7 @@ pub fn check_suite(
     options: &Options,
 ) -> Result<ExerciseReport> {
     let started = Instant::now();
-    let outcome = grade(workspace, exercise, suite, subject, options)?;
+    let (outcome, early_stop) = grade(workspace, exercise, suite, subject, options)?;
     let points = match &outcome {
         Outcome::Graded { tests } => tests.iter().map(|test| test.points).sum(),
         _ => 0,
@@ -127,6 +149,7 @@ pub fn check_suite(
         max_points: suite.max_points(),
         elapsed_ms: started.elapsed().as_millis() as u64,
         isolation: sandbox::isolation(),
+        early_stop,
     })
 }
 
@@ -136,15 +159,16 @@ fn grade(
     suite: &TestSuite,
     subject: &Subject,
     options: &Options,
-) -> Result<Outcome> {
+) -> Result<(Outcome, Option<EarlyStop>)> {
     match lint::check(workspace, exercise, subject)? {
         lint::Decision::Clean => {}
         lint::Decision::Rejected(findings) => {
-            return Ok(Outcome::Rejected {
-                findings: findings.into_iter().map(FindingView::from).collect(),
-            })
+            let findings = findings.into_iter().map(FindingView::from).collect();
+            return Ok((Outcome::Rejected { findings }, None));
         }
-        lint::Decision::DoesNotCompile(errors) => return Ok(Outcome::BuildFailed { errors }),
+        lint::Decision::DoesNotCompile(errors) => {
+            return Ok((Outcome::BuildFailed { errors }, None))
+        }
     }
     let first_build = !workspace.scratch_target_dir().exists();
     let build = |profile| {
@@ -168,9 +192,8 @@ fn grade(
     let binary = match build(Profile::Debug)? {
         Ok(binary) => binary,
         Err(failure) => {
-            return Ok(Outcome::BuildFailed {
-                errors: failure.errors,
-            })
+            let errors = failure.errors;
+            return Ok((Outcome::BuildFailed { errors }, None));
         }
     };
     let listed = list_tests(&binary)?;
@@ -183,6 +206,7 @@ fn grade(
     // Timing tests run in a release build, made only when one of them is about to run.
     let mut release = None;
     let mut tests = Vec::new();
+    let mut early_stop: Option<EarlyStop> = None;
     let chosen: Vec<_> = suite
         .tests
         .iter()
@@ -203,24 +227,48 @@ fn grade(
                 ),
             ));
         }
-        let Some(speedup) = &test.speedup else {
-            tests.push(execution.run_test(&binary, test)?);
+        if let Some(stop) = early_stop
+            .as_mut()
+            .filter(|_| !is_model_checked(&test.name))
+        {
+            stop.skipped.push(test.name.clone());
             continue;
-        };
-        if release.is_none() {
-            match build(Profile::Release)? {
-                Ok(built) => release = Some(built),
-                Err(failure) => {
-                    return Ok(Outcome::BuildFailed {
-                        errors: failure.errors,
-                    })
-                }
-            }
         }
-        let release = release.as_ref().expect("built just above");
-        tests.push(execution.run_timed_test(release, test, speedup)?);
+        let result = match &test.speedup {
+            None => execution.run_test(&binary, test)?,
+            Some(speedup) => {
+                if release.is_none() {
+                    match build(Profile::Release)? {
+                        Ok(built) => release = Some(built),
+                        Err(failure) => {
+                            let errors = failure.errors;
+                            return Ok((Outcome::BuildFailed { errors }, None));
+                        }
+                    }
+                }
+                let release = release.as_ref().expect("built just above");
+                execution.run_timed_test(release, test, speedup)?
+            }
+        };
+        if options.stop_after_deadlock
+            && early_stop.is_none()
+            && explain::waits_for_ever(&result.verdict)
+        {
+            early_stop = Some(EarlyStop {
+                after: test.name.clone(),
+                skipped: Vec::new(),
+            });
+        }
+        tests.push(result);
     }
-    Ok(Outcome::Graded { tests })
+    let early_stop = early_stop.filter(|stop| !stop.skipped.is_empty());
+    Ok((Outcome::Graded { tests }, early_stop))
+}
+
+/// Whether a hidden test runs under the model checker, which the course's tests say in their
+/// names (`..._under_the_model`).
+fn is_model_checked(test_name: &str) -> bool {
+    test_name.ends_with("_under_the_model")
 }
 
 /// The test names the binary defines, from `--list`.

@@ -41,6 +41,55 @@ fn thread_name(thread: &crate::diagnosis::ThreadState) -> String {
     }
 }
 
+/// A real-thread deadlock's first sentence, by its shape, as for the model checker's
+/// ([`describe_model_deadlock`]): the learner's lines come from each thread's stack
+/// ([`crate::diagnosis::name_learner_sites`]).
+fn real_thread_deadlock(seconds: f64, threads: &[crate::diagnosis::ThreadState]) -> String {
+    let waiting_in_learner_code = |what: &str| -> Vec<&crate::diagnosis::ThreadState> {
+        threads
+            .iter()
+            .filter(|t| t.learner_site.is_some() && t.waiting_on.as_deref() == Some(what))
+            .collect()
+    };
+    let on_condvar = waiting_in_learner_code(CONDVAR);
+    let on_lock = waiting_in_learner_code(LOCK);
+    let opening =
+        format!("still running after {seconds} s, every thread blocked and none using CPU");
+    match (on_condvar.first(), on_lock.as_slice()) {
+        (Some(waiter), []) => format!(
+            "{opening}: nobody will ever notify {}, which waits on a condition variable (its \
+             line is below). A wake-up was lost: {LOST_WAKE_UP_FIX}.",
+            thread_name(waiter),
+        ),
+        (None, [waiter]) => format!(
+            "{opening}: {} waits for a lock (its line is below), and no other thread waits \
+             for one, so most likely it holds that lock itself (a self-lock). {SELF_LOCK_FIX}.",
+            thread_name(waiter),
+        ),
+        (_, [_, _, ..]) => format!(
+            "{opening}: a deadlock, {} each waiting for a lock. Take the locks in one global \
+             order in every thread.",
+            on_lock
+                .iter()
+                .map(|t| thread_name(t))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+        _ if alone_on_a_futex(threads) => format!(
+            "still running after {seconds} s, its only thread blocked and using no CPU: \
+             nothing is left to wake it. It waits for a lock it already holds (a self-lock: a \
+             `Mutex` cannot be locked twice by one thread), or on a condition variable nobody \
+             will notify."
+        ),
+        _ => format!("{opening}: a deadlock."),
+    }
+}
+
+/// A test process whose only thread sleeps in a futex: nobody else can wake it.
+fn alone_on_a_futex(threads: &[crate::diagnosis::ThreadState]) -> bool {
+    matches!(threads, [only] if only.waiting_on.as_deref() == Some(crate::diagnosis::FUTEX))
+}
+
 /// What went wrong, in sentences; empty for a pass.
 pub fn verdict_details(verdict: &Verdict) -> String {
     match verdict {
@@ -82,9 +131,7 @@ pub fn verdict_details(verdict: &Verdict) -> String {
         Verdict::Timeout { limit, diagnosis } => {
             let seconds = limit.as_secs_f64();
             let mut text = match diagnosis.kind {
-                DiagnosisKind::Deadlock => format!(
-                    "still running after {seconds} s, every thread blocked and none using CPU: a deadlock."
-                ),
+                DiagnosisKind::Deadlock => real_thread_deadlock(seconds, &diagnosis.threads),
                 DiagnosisKind::Spinning => format!(
                     "still running after {seconds} s and still burning CPU: a livelock, a spin loop or an infinite loop."
                 ),
@@ -95,9 +142,10 @@ pub fn verdict_details(verdict: &Verdict) -> String {
             };
             for thread in &diagnosis.threads {
                 let name = thread_name(thread);
-                let doing = match &thread.waiting_on {
-                    Some(what) => format!("waits on {what}"),
-                    None => format!("running ({} ticks of CPU in 0.25 s)", thread.cpu_ticks),
+                let doing = match (&thread.waiting_on, &thread.learner_site) {
+                    (Some(what), Some(site)) => format!("waits on {what} at {site}"),
+                    (Some(what), None) => format!("waits on {what}"),
+                    (None, _) => format!("running ({} ticks of CPU in 0.25 s)", thread.cpu_ticks),
                 };
                 let _ = write!(text, "\n  {name} of process {}: {doing}", thread.pid);
             }
@@ -129,12 +177,54 @@ pub fn replay_hint(exercise_number: u32, test: &str) -> String {
     format!("`cargo xtask replay {exercise_number:02} {test}` shows these steps again")
 }
 
-/// The model checker's deadlock in sentences: who waits, for what, where, and the cycle.
+/// The model checker's deadlock in sentences: who waits, for what, where, and why nothing
+/// will wake them. Three shapes read differently, because their fixes differ:
+///
+/// - a thread waits on a condition variable and no thread is left to notify it: a lost
+///   wake-up, not a cycle (a `notify_one` that woke another waiter, a notify that is missing);
+/// - exactly one thread waits for a lock, and every other thread has finished or waits for a
+///   join: it waits for a lock it holds itself;
+/// - two or more threads wait for locks: a cycle, fixed by one global lock order.
 pub fn describe_model_deadlock(threads: &[BlockedThread]) -> String {
-    let mut text = String::from(
-        "the model checker found a schedule that ends in a deadlock: every thread waits for \
-         another, so none can go on",
-    );
+    let in_learner_code =
+        |t: &&BlockedThread, what: &str| t.waiting_for == Some(what) && t.learner_site.is_some();
+    let on_condvar: Vec<&BlockedThread> = threads
+        .iter()
+        .filter(|t| in_learner_code(t, CONDVAR))
+        .collect();
+    let on_lock: Vec<&BlockedThread> = threads
+        .iter()
+        .filter(|t| in_learner_code(t, LOCK) || in_learner_code(t, RWLOCK))
+        .collect();
+    let mut text = if !on_condvar.is_empty() && on_lock.is_empty() {
+        let waiter = on_condvar[0];
+        format!(
+            "{MODEL_FOUND_BLOCKED} in which {} waits on a condition variable at {} \
+             and nobody will ever notify it: every other thread has finished or waits too. That \
+             is a lost wake-up, not a cycle: {LOST_WAKE_UP_FIX}",
+            learner_name(&waiter.name),
+            site_of(waiter),
+        )
+    } else if on_lock.len() == 1 && on_condvar.is_empty() {
+        let waiter = on_lock[0];
+        format!(
+            "{MODEL_FOUND_BLOCKED} in which {} waits for a lock at {} that no other \
+             thread holds: every other thread has finished or waits for it to finish. So it \
+             waits for a lock it already holds itself. {SELF_LOCK_FIX}",
+            learner_name(&waiter.name),
+            site_of(waiter),
+        )
+    } else if on_lock.len() >= 2 {
+        format!(
+            "{MODEL_FOUND_BLOCKED} that ends in a deadlock: every thread waits for another, so \
+             none can go on"
+        )
+    } else {
+        format!(
+            "{MODEL_FOUND_BLOCKED} in which every thread is blocked, and no thread is left \
+             running to wake any of them"
+        )
+    };
     for thread in threads {
         let what = thread.waiting_for.unwrap_or("something");
         let place = match &thread.learner_site {
@@ -142,30 +232,79 @@ pub fn describe_model_deadlock(threads: &[BlockedThread]) -> String {
             None => "outside your code".to_owned(),
         };
         text.push_str(&format!(
-            "\n  thread '{}' waits for {what} {place}",
-            thread.name
+            "\n  {} waits for {what} {place}",
+            learner_name(&thread.name)
         ));
     }
-    let cycle: Vec<String> = threads
-        .iter()
-        .filter(|t| t.waiting_for == Some("a lock") && t.learner_site.is_some())
-        .map(|t| format!("'{}'", t.name))
-        .collect();
-    match cycle.len() {
-        0 => {}
-        1 => text.push_str(&format!(
-            "\nThe cycle: {} waits for a lock that it holds itself, or that a thread waiting \
-             for it holds",
-            cycle[0]
-        )),
-        _ => text.push_str(&format!(
+    if on_lock.len() >= 2 {
+        let cycle: Vec<String> = on_lock.iter().map(|t| learner_name(&t.name)).collect();
+        text.push_str(&format!(
             "\nThe cycle: {} each hold a lock that another of them waits for. Take the locks \
              in one global order in every thread, and none can hold a later lock while it waits \
              for an earlier one",
             cycle.join(" and ")
-        )),
+        ));
     }
     text
+}
+
+/// Shuttle's report of a thread that locks a `Mutex` it already holds, in sentences.
+pub fn describe_model_self_lock(thread: &BlockedThread) -> String {
+    format!(
+        "{MODEL_FOUND_BLOCKED} in which {} locks a `Mutex` that it already holds (a \
+         self-lock), at {}. {SELF_LOCK_FIX}",
+        learner_name(&thread.name),
+        site_of(thread),
+    )
+}
+
+const LOST_WAKE_UP_FIX: &str = "the change it waits for was made without a notify that \
+    reaches it (a notify that is missing, or a `notify_one` that woke another waiter). After \
+    every change a waiter can wait for, notify the condition variable it waits on, with \
+    `notify_all` when several threads may wait";
+
+const SELF_LOCK_FIX: &str = "A `Mutex` cannot be locked twice by one thread: the second \
+    `lock()` waits for ever. Do the work under the guard you already have, or drop that guard \
+    before calling code that locks again";
+
+/// How every report of threads the model checker found blocked for ever begins; see
+/// [`waits_for_ever`].
+pub(crate) const MODEL_FOUND_BLOCKED: &str = "the model checker found a schedule";
+
+/// Whether a verdict found threads that wait for ever: a timeout where every thread was
+/// blocked and none used CPU, or a schedule of the model checker that ends with every thread
+/// blocked (a deadlock, a self-lock, a lost wake-up).
+pub fn waits_for_ever(verdict: &Verdict) -> bool {
+    match verdict {
+        Verdict::Timeout { diagnosis, .. } => diagnosis.kind == DiagnosisKind::Deadlock,
+        Verdict::Fail {
+            message,
+            replay: Some(_),
+            ..
+        } => message.starts_with(MODEL_FOUND_BLOCKED),
+        _ => false,
+    }
+}
+
+const CONDVAR: &str = "a condition variable";
+const LOCK: &str = "a lock";
+const RWLOCK: &str = "a read-write lock";
+
+fn site_of(thread: &BlockedThread) -> &str {
+    thread
+        .learner_site
+        .as_deref()
+        .unwrap_or("a line outside your code")
+}
+
+/// A model-checked thread as the learner knows it: shuttle calls the test's own thread
+/// `main-thread` and a thread the code did not name `<unknown>`.
+fn learner_name(name: &str) -> String {
+    match name {
+        "main-thread" => "the test's main thread".to_owned(),
+        "<unknown>" | "" => "a thread without a name".to_owned(),
+        named => format!("thread '{named}'"),
+    }
 }
 
 #[cfg(test)]
@@ -184,9 +323,91 @@ mod tests {
         });
         let text = describe_model_deadlock(&both);
         assert!(
-            text.contains("The cycle: 'transfer 0→1' and 'transfer 1→0' each hold a lock"),
+            text.contains(
+                "The cycle: thread 'transfer 0→1' and thread 'transfer 1→0' each hold a lock"
+            ),
             "{text}"
         );
+    }
+
+    fn blocked(name: &str, waiting_for: &'static str, site: Option<&str>) -> BlockedThread {
+        BlockedThread {
+            name: name.into(),
+            waiting_for: Some(waiting_for),
+            learner_site: site.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_wait_nobody_will_notify_is_a_lost_wake_up_not_a_cycle() {
+        let text = describe_model_deadlock(&[
+            blocked("main-thread", "another thread to finish (join)", None),
+            blocked(
+                "<unknown>",
+                "a condition variable",
+                Some("exercises/03_bounded_queue/src/lib.rs:100:18 (in BoundedQueue<T>::pop)"),
+            ),
+        ]);
+        assert!(
+            text.contains(
+                "a thread without a name waits on a condition variable at \
+                 exercises/03_bounded_queue/src/lib.rs:100:18"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("nobody will ever notify it"), "{text}");
+        assert!(text.contains("lost wake-up"), "{text}");
+        assert!(!text.contains("every thread waits for another"), "{text}");
+        assert!(!text.contains("main-thread"), "{text}");
+    }
+
+    #[test]
+    fn one_thread_waiting_for_a_lock_alone_holds_it_itself() {
+        let text = describe_model_deadlock(&[
+            blocked("main-thread", "another thread to finish (join)", None),
+            blocked(
+                "withdrawer",
+                "a lock",
+                Some("exercises/02_lock_fix/src/lib.rs:40:9 (in Account::balance)"),
+            ),
+        ]);
+        assert!(
+            text.contains("thread 'withdrawer' waits for a lock at exercises/02_lock_fix"),
+            "{text}"
+        );
+        assert!(text.contains("a lock it already holds itself"), "{text}");
+        assert!(!text.contains("every thread waits for another"), "{text}");
+        assert!(!text.contains("The cycle"), "{text}");
+    }
+
+    #[test]
+    fn only_threads_blocked_for_ever_stop_a_check_early() {
+        let lost_wake_up = describe_model_deadlock(&[blocked(
+            "<unknown>",
+            CONDVAR,
+            Some("exercises/03_bounded_queue/src/lib.rs:100:18 (in BoundedQueue<T>::pop)"),
+        )]);
+        let model = |message: String| Verdict::Fail {
+            message,
+            replay: Some("9102".into()),
+            interleaving: None,
+        };
+        assert!(waits_for_ever(&model(lost_wake_up.clone())));
+        assert!(!waits_for_ever(&model("lost 1 of 4 updates".into())));
+        assert!(!waits_for_ever(&Verdict::Fail {
+            message: lost_wake_up,
+            replay: None,
+            interleaving: None,
+        }));
+        let timeout = |kind| Verdict::Timeout {
+            limit: std::time::Duration::from_secs(5),
+            diagnosis: crate::diagnosis::Diagnosis {
+                kind,
+                threads: Vec::new(),
+            },
+        };
+        assert!(waits_for_ever(&timeout(DiagnosisKind::Deadlock)));
+        assert!(!waits_for_ever(&timeout(DiagnosisKind::Spinning)));
     }
 
     #[test]

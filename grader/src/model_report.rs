@@ -72,7 +72,31 @@ pub fn model_deadlock(message: &str, display_dir: &str) -> Option<Vec<BlockedThr
     (!threads.is_empty()).then_some(threads)
 }
 
-fn blocked_thread(name: &str, frames: &[&str], display_dir: &str) -> BlockedThread {
+/// Reads shuttle's report of a thread that locks a `Mutex` or `RwLock` it already holds:
+/// `deadlock! task NAME(ID) tried to acquire a Mutex it already holds`, followed by the stack
+/// the harness adds (`Backtrace:` and numbered frames). `None` when `message` is not one.
+pub fn model_self_lock(message: &str, display_dir: &str) -> Option<BlockedThread> {
+    let (head, frames) = message
+        .split_once("\nBacktrace:\n")
+        .unwrap_or((message, ""));
+    let task = head.split("deadlock! task ").nth(1)?;
+    let (task, _) = task.split_once(" tried to acquire a ")?;
+    if !head.ends_with(harness::MODEL_SELF_LOCK) {
+        return None;
+    }
+    // `main-thread(0)`, `"worker"(2)` or `TaskId(3)`: the name without its number.
+    let name = task
+        .rsplit_once('(')
+        .map_or(task, |(name, _)| name)
+        .trim_matches('"');
+    let name = if name == "TaskId" { "<unknown>" } else { name };
+    let frames: Vec<&str> = frames.lines().collect();
+    Some(blocked_thread(name, &frames, display_dir))
+}
+
+/// One thread from the frames of its stack (`N: function`, then `at file:line:column`), as
+/// shuttle and [`harness::blocked`] print them.
+pub(crate) fn blocked_thread(name: &str, frames: &[&str], display_dir: &str) -> BlockedThread {
     // Frames come in pairs: `  N: function` and, below it, `      at file:line:column`. The
     // innermost frames are the primitive's; the first frame in the learner's file is the call
     // that waits, and the learner's frames after it say how it got there.
@@ -123,6 +147,7 @@ fn primitive_of(function: &str) -> Option<&'static str> {
         ("Mutex", "a lock"),
         ("Barrier", "a barrier"),
         ("JoinHandle", "another thread to finish (join)"),
+        ("::join", "another thread to finish (join)"),
         ("mpsc", "a channel"),
     ];
     known
@@ -195,6 +220,34 @@ Backtrace:
             .map(|thread| thread.name)
             .collect();
         assert_eq!(names, ["main-thread", "transfer 1→0"]);
+    }
+
+    #[test]
+    fn a_self_lock_names_the_thread_and_the_learners_line() {
+        let report = "deadlock! task main-thread(0) tried to acquire a Mutex it already holds
+Backtrace:
+   4: shuttle_std::sync::mutex::Mutex<T>::lock
+             at /registry/shuttle-std/src/sync/mutex.rs:59:9
+   5: lock_fix_model::Account::balance
+             at /scratch/02_lock_fix/exercise/model/../subject/src/lib.rs:33:9
+   6: lock_fix_model::Account::withdraw
+             at /scratch/02_lock_fix/exercise/model/../subject/src/lib.rs:47:12
+   7: hidden::withdrawals_never_overdraw_under_the_model::{{closure}}
+             at /work/grader/hidden/02_lock_fix/tests.rs:61:9";
+        let thread = model_self_lock(report, "exercises/02_lock_fix").expect("a self-lock");
+        assert_eq!(thread.name, "main-thread");
+        assert_eq!(thread.waiting_for, Some("a lock"));
+        assert_eq!(
+            thread.learner_site.as_deref(),
+            Some(
+                "exercises/02_lock_fix/src/lib.rs:33:9 (in Account::balance), called from \
+                 exercises/02_lock_fix/src/lib.rs:47:12 (in Account::withdraw)"
+            )
+        );
+        assert_eq!(
+            model_self_lock("deadlock! blocked tasks: [a (task 1)]", "x"),
+            None
+        );
     }
 
     #[test]

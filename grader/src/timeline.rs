@@ -83,9 +83,7 @@ impl Timeline {
             .collect();
         for name in deadlock.unwrap_or_default() {
             let label = thread_label(name);
-            let stopped = rows
-                .iter()
-                .any(|row| row.never_ran && row.thread == label);
+            let stopped = rows.iter().any(|row| row.never_ran && row.thread == label);
             if !stopped {
                 if let Some(last) = rows.iter_mut().rev().find(|row| row.thread == label) {
                     last.never_ran = true;
@@ -195,7 +193,9 @@ pub(crate) mod tests {
 
     #[test]
     fn only_the_last_steps_are_kept() {
-        let long: Vec<_> = (0..30).map(|line| step("main", "Mutex::lock", line)).collect();
+        let long: Vec<_> = (0..30)
+            .map(|line| step("main", "Mutex::lock", line))
+            .collect();
         let timeline = Timeline::from_interleaving(&long, None).unwrap();
         assert_eq!(timeline.earlier_steps, 30 - SHOWN_STEPS);
         assert_eq!(timeline.steps.len(), SHOWN_STEPS);
@@ -214,15 +214,23 @@ pub(crate) mod tests {
 
         // In a deadlock, every stopped thread ends the timeline, named in the report or not.
         let names = ["task-1".to_owned()];
-        let rows = Timeline::from_interleaving(&steps, Some(&names)).unwrap().rows();
+        let rows = Timeline::from_interleaving(&steps, Some(&names))
+            .unwrap()
+            .rows();
         assert_eq!(rows.len(), 6, "{rows:?}");
         assert!(
             rows[4].starts_with("thread 1: Mutex::lock")
                 && rows[4].ends_with("<- never got past this"),
             "{rows:?}"
         );
-        assert!(rows[5].starts_with("thread 2: Condvar::wait (asleep)"), "{rows:?}");
-        assert!(!rows[..4].iter().any(|row| row.contains("never")), "{rows:?}");
+        assert!(
+            rows[5].starts_with("thread 2: Condvar::wait (asleep)"),
+            "{rows:?}"
+        );
+        assert!(
+            !rows[..4].iter().any(|row| row.contains("never")),
+            "{rows:?}"
+        );
 
         // After a failed assertion, they are left out.
         let rows = Timeline::from_interleaving(&steps, None).unwrap().rows();

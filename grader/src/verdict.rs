@@ -12,8 +12,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnosis::{Diagnosis, DiagnosisKind};
-use crate::explain::describe_model_deadlock;
-use crate::model_report::{failing_schedule, model_deadlock};
+use crate::explain::{describe_model_deadlock, describe_model_self_lock, MODEL_FOUND_BLOCKED};
+use crate::model_report::{failing_schedule, model_deadlock, model_self_lock};
 use crate::runner::{Ending, RawRun};
 use crate::scratch::map_scratch_paths;
 use crate::timeline::Timeline;
@@ -266,13 +266,15 @@ pub struct Context<'a> {
 
 /// Decides the verdict of one run.
 pub fn decide(run: &RawRun, context: &Context<'_>) -> Verdict {
+    let stderr = run.stderr.text();
     if let Ending::TimedOut(diagnosis) = &run.ending {
+        let mut diagnosis = diagnosis.clone();
+        crate::diagnosis::name_learner_sites(&mut diagnosis, &stderr, context.display_dir);
         return Verdict::Timeout {
             limit: context.timeout,
-            diagnosis: diagnosis.clone(),
+            diagnosis,
         };
     }
-    let stderr = run.stderr.text();
     let Some(report) = &run.report else {
         return Verdict::Crash {
             cause: crash_cause(run, &stderr, context),
@@ -364,6 +366,8 @@ fn classify_panics(report: &harness::Report, stderr: &str, context: &Context<'_>
         |panic| {
             if let Some(threads) = model_deadlock(&panic.message, context.display_dir) {
                 describe_model_deadlock(&threads)
+            } else if let Some(thread) = model_self_lock(&panic.message, context.display_dir) {
+                describe_model_self_lock(&thread)
             } else if panic.message.contains(NO_CONCURRENCY) {
                 "under the model checker your code started no thread and took no lock: it ran \
                  everything on the calling thread, one step after another, so nothing ran at the \
@@ -371,7 +375,7 @@ fn classify_panics(report: &harness::Report, stderr: &str, context: &Context<'_>
                     .to_owned()
             } else if panic.message.contains("deadlock") {
                 format!(
-                    "the model checker found a schedule in which every thread waits for another: {}",
+                    "{MODEL_FOUND_BLOCKED} in which every thread is blocked: {}",
                     panic.message
                 )
             } else {

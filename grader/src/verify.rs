@@ -4,7 +4,10 @@
 //! test and verdict its metadata names; every mutant is rejected by the test and verdict it
 //! declares; and the exercise is consistent: every rule of [`crate::consistency`] holds. A
 //! mutant that slips through, or is caught for a different reason than it claims, is a failure
-//! of `verify`.
+//! of `verify`. It also shows, for every sentence of the contract, the mutants that break it
+//! and the hidden tests that reject them ([`contract_coverage`]).
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -15,7 +18,7 @@ use crate::mutant::Mutant;
 use crate::subject::Subject;
 use crate::verdict::Expected;
 use crate::workspace::Workspace;
-use crate::Result;
+use crate::{error, Error, Result};
 
 /// One claim `verify` checked.
 #[derive(Debug, Clone, Serialize)]
@@ -46,8 +49,78 @@ pub fn verify_exercise(workspace: &Workspace, exercise: &Exercise) -> Result<Vec
         "stub",
         &exercise.meta.stub,
     )?);
-    for mutant in Mutant::load_all(exercise)? {
-        claims.push(mutant_rejected(workspace, exercise, &mutant)?);
+    let mutants = Mutant::load_all(exercise)?;
+    claims.extend(contract_coverage(exercise, &mutants)?);
+    for mutant in &mutants {
+        claims.push(mutant_rejected(workspace, exercise, mutant)?);
+    }
+    Ok(claims)
+}
+
+/// The file that lists an exercise's contract sentences by id: `"03.fifo" = "items come out in
+/// the order they went in"`.
+pub const CONTRACT_FILE: &str = "contract.toml";
+
+/// Which mutants (and so which hidden tests, the ones that must reject them) prove each
+/// sentence of the contract. A sentence of `contract.toml` that no mutant names fails, and so
+/// does a mutant that names a sentence the file does not list. Without the file, the sentences
+/// the mutants name are shown, and the claim says that none can be found missing.
+pub fn contract_coverage(exercise: &Exercise, mutants: &[Mutant]) -> Result<Vec<Claim>> {
+    let mut proofs: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for mutant in mutants {
+        if let Some(id) = &mutant.spec.contract {
+            proofs.entry(id).or_default().push(format!(
+                "`{}` (mutant {})",
+                mutant.spec.expect.rejected_by, mutant.name
+            ));
+        }
+    }
+    let proved_by = |id: &str| proofs.get(id).map(|found| found.join(", "));
+    let path = exercise.hidden_dir.join(CONTRACT_FILE);
+    if !path.exists() {
+        let shown: Vec<String> = proofs
+            .keys()
+            .map(|id| format!("\n      {id}: {}", proved_by(id).unwrap_or_default()))
+            .collect();
+        let words = format!(
+            "sentences the mutants prove (no {CONTRACT_FILE} lists every sentence, so none can \
+             be found missing yet):{}",
+            shown.concat()
+        );
+        return Ok(vec![claim(exercise, "contract", &words, None)]);
+    }
+    let sentences: BTreeMap<String, String> = toml::from_str(&error::read_to_string(&path)?)
+        .map_err(|problem| Error::broken(&path, problem))?;
+    let mut claims: Vec<Claim> = sentences
+        .iter()
+        .map(|(id, sentence)| {
+            let (words, problem) = match proved_by(id) {
+                Some(found) => (format!("\"{sentence}\": proved by {found}"), None),
+                None => (
+                    format!("\"{sentence}\": proved by nothing"),
+                    Some(format!(
+                        "no mutant breaks this sentence: add one to {} with `contract = \"{id}\"` \
+                         and the hidden test that rejects it",
+                        exercise.mutants_dir().display()
+                    )),
+                ),
+            };
+            claim(exercise, &format!("contract {id}"), &words, problem)
+        })
+        .collect();
+    for (id, _) in proofs
+        .iter()
+        .filter(|(id, _)| !sentences.contains_key(**id))
+    {
+        claims.push(claim(
+            exercise,
+            &format!("contract {id}"),
+            "is a sentence of the contract",
+            Some(format!(
+                "a mutant names `{id}`, which {} does not list",
+                path.display()
+            )),
+        ));
     }
     Ok(claims)
 }

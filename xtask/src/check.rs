@@ -36,6 +36,9 @@ impl Flags {
             color: render::colour_on(),
             only: self.only.clone(),
             observer: activity.observer(),
+            // A learner's whole check: say fast that it fails. With `--test` they asked for
+            // those tests, so every one of them runs.
+            stop_after_deadlock: self.only.is_empty(),
         };
         let report = grader::check::check(&workspace, exercise, &subject, &options);
         activity.finish();

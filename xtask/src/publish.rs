@@ -70,7 +70,7 @@ impl Flags {
 /// edition does not have. Tests that need them only in part skip that part when `solutions/`
 /// is absent, and say so. Each `.rs` here is a module of its crate's one test binary, whose
 /// `mod` line the edition drops with it ([`without_removed_modules`]).
-const INSTRUCTOR_TESTS: [&str; 8] = [
+const INSTRUCTOR_TESTS: [&str; 10] = [
     // Submissions made by editing the reference solution, hostile ones included.
     "grader/tests/it/attempts.rs",
     "grader/tests/it/hostile.rs",
@@ -82,6 +82,9 @@ const INSTRUCTOR_TESTS: [&str; 8] = [
     // Replays mutants' failures, some of them for the book, and its snapshot.
     "xtask/tests/it/replay.rs",
     "xtask/tests/it/snapshots/replay/",
+    // What check prints for mutants and attempts of each class of mistake.
+    "xtask/tests/it/failure_messages.rs",
+    "xtask/tests/it/snapshots/failure_messages/",
     // The attempts' edits, which apply to the solutions.
     "grader/tests/attempts/",
 ];

@@ -6,12 +6,12 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 use grader::catalog::Exercise;
-use grader::check::{ExerciseReport, Outcome};
+use grader::check::{EarlyStop, ExerciseReport, Outcome};
 use grader::execute::TestResult;
 use grader::explain::{replay_hint, verdict_details, verdict_name};
 use grader::progress::Entry;
-use grader::timeline::Timeline;
 use grader::subject::Subject;
+use grader::timeline::Timeline;
 use grader::verdict::{Verdict, VerdictLabel};
 
 pub const GOOD: Style = AnsiColor::Green.on_default().bold();
@@ -43,6 +43,17 @@ pub fn heading(exercise: &Exercise, subject: &Subject) -> String {
 
 /// The whole report of one exercise: a line per test, details for the ones that failed,
 /// and a summary line.
+/// Why some tests did not run, in one sentence (the rule is `grader::check::EarlyStop`'s).
+fn early_stop_sentence(stop: &EarlyStop) -> String {
+    format!(
+        "Skipped {} test(s) on real threads: {} found threads that wait for ever, and these would \
+         most likely wait on the same mistake until their time limit. Fix it and check again to \
+         run them:",
+        stop.skipped.len(),
+        stop.after
+    )
+}
+
 pub fn report(report: &ExerciseReport) -> String {
     let mut out = String::new();
     match &report.outcome {
@@ -80,6 +91,12 @@ pub fn report(report: &ExerciseReport) -> String {
             for test in tests {
                 out.push_str(&test_line(report.number, test, &previous_details));
                 previous_details = verdict_details(&test.verdict);
+            }
+            if let Some(stop) = &report.early_stop {
+                let _ = writeln!(out, "\n  {}", paint(WARN, &early_stop_sentence(stop)));
+                for name in &stop.skipped {
+                    let _ = writeln!(out, "  {}", paint(DIM, &format!("- {name}")));
+                }
             }
             let passed = tests
                 .iter()
@@ -207,6 +224,7 @@ mod tests {
             max_points,
             elapsed_ms: 1234,
             isolation: grader::sandbox::Isolation::Full,
+            early_stop: None,
         }
     }
 
@@ -250,6 +268,8 @@ mod tests {
                             name: "hidden".into(),
                             cpu_ticks: 0,
                             waiting_on: Some("a lock, condition variable, barrier or join".into()),
+                            learner_site: None,
+                            tid_in_test: 0,
                         }],
                     },
                 },

@@ -6,17 +6,19 @@ use crate::render;
 
 #[derive(clap::Args)]
 pub struct Flags {
-    /// Verify only this exercise (all when omitted)
-    exercise: Option<String>,
+    /// Verify only these exercises (all when omitted)
+    exercises: Vec<String>,
 }
 
 impl Flags {
     pub fn run(&self) -> Result<crate::Exit> {
         let workspace = crate::workspace()?;
         let catalog = crate::catalog(&workspace)?;
-        let exercises = match &self.exercise {
-            Some(wanted) => vec![catalog.find(wanted)?.clone()],
-            None => catalog.exercises.clone(),
+        let exercises = if self.exercises.is_empty() {
+            catalog.exercises.clone()
+        } else {
+            let found: Result<Vec<_>, _> = self.exercises.iter().map(|e| catalog.find(e)).collect();
+            found?.into_iter().cloned().collect()
         };
         let mut failed = 0;
         let mut total = 0;

@@ -17,6 +17,7 @@
 //! The harness also looks after the process hygiene that a test cannot see from inside: after
 //! the test returns it lists child processes that were never waited for.
 
+pub mod blocked;
 pub mod measure;
 pub mod model;
 pub mod procfs;
@@ -27,7 +28,9 @@ pub mod timing;
 pub mod waits;
 
 pub use protocol::{InterleavingStep, PanicRecord, Report, ReportOutcome, RESULT_FD};
-pub use run::{child_processes, inconclusive, leftover_children, main, note, ChildProcess};
+pub use run::{
+    child_processes, inconclusive, leftover_children, main, note, ChildProcess, MODEL_SELF_LOCK,
+};
 
 /// Words a hidden test puts in a panic it causes on purpose, inside code it hands to the
 /// learner (to check that a worker's panic reaches the caller). The grader never takes such a

@@ -307,7 +307,10 @@ fn operation_name(shuttle_frames: &[&str]) -> Option<String> {
         return Some(operation);
     }
     let inner = &shuttle_frames[..shuttle_frames.len() - 1];
-    let phase = if inner.iter().any(|frame| last_segments(frame, 2) == "Mutex::lock") {
+    let phase = if inner
+        .iter()
+        .any(|frame| last_segments(frame, 2) == "Mutex::lock")
+    {
         "locks again"
     } else if inner.iter().any(|frame| frame.contains("unlock")) {
         "unlocks, sleeps"
@@ -382,10 +385,7 @@ mod tests {
             phase("shuttle_std::sync::mutex::Mutex<T>::lock"),
             "Condvar::wait (locks again)"
         );
-        assert_eq!(
-            operation_name(&[wait]).unwrap(),
-            "Condvar::wait (woken)"
-        );
+        assert_eq!(operation_name(&[wait]).unwrap(), "Condvar::wait (woken)");
     }
 
     #[test]
@@ -399,4 +399,13 @@ mod tests {
             "run_concurrently"
         );
     }
+}
+
+/// Asks shuttle to record where each thread blocks, so that a deadlock report names the
+/// learner's lines (the wait, the lock) and the grader can tell a lost wake-up, a self-lock and
+/// a lock-order cycle apart. Shuttle reads it once per process, so call it before the first
+/// schedule. It costs a backtrace at every block: measured on exercise 03's model tests, 1.2 s
+/// of CPU time becomes 2.7 s, hence only in the exercises whose lesson is waiting.
+pub fn capture_where_threads_wait() {
+    std::env::set_var(shuttle::CAPTURE_BACKTRACE, "1");
 }

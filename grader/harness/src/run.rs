@@ -86,6 +86,7 @@ fn run_one(test: &Test) -> ! {
     let nonce = read_nonce();
     let mut result_channel = open_result_channel();
     panic::set_hook(Box::new(record_panic));
+    crate::blocked::install();
 
     let harness_pid = process::id();
     let outcome = match panic::catch_unwind(test.run) {
@@ -163,6 +164,9 @@ fn open_result_channel() -> std::fs::File {
     }
 }
 
+/// How shuttle's panic ends when a thread locks a `Mutex` or `RwLock` it already holds.
+pub const MODEL_SELF_LOCK: &str = "it already holds";
+
 fn record_panic(info: &PanicHookInfo<'_>) {
     if crate::model::replaying() {
         return;
@@ -173,6 +177,16 @@ fn record_panic(info: &PanicHookInfo<'_>) {
         text.clone()
     } else {
         "(a panic with a non-string payload)".to_owned()
+    };
+    // The model checker reports a thread that locks what it already holds by panicking inside
+    // its own `lock`, so the learner's line is only in the stack: it goes with the message.
+    let message = if message.contains(MODEL_SELF_LOCK) {
+        format!(
+            "{message}\nBacktrace:\n{}",
+            std::backtrace::Backtrace::force_capture()
+        )
+    } else {
+        message
     };
     let (file, line, column) = info
         .location()

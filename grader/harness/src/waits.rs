@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use shuttle::scheduler::{PctScheduler, RandomScheduler, Schedule, Scheduler, Task, TaskId};
 use crate::model::{run_recording, Budget, PCT_SEED, RANDOM_SEED};
+use shuttle::scheduler::{PctScheduler, RandomScheduler, Schedule, Scheduler, Task, TaskId};
 
 /// The model-checked tasks inside a watched call right now.
 static INSIDE: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());

@@ -56,6 +56,7 @@ fn withdraw_refuses_what_the_balance_does_not_cover() {
 
 /// Two withdrawals of 60 from 100: exactly one may succeed, whatever the schedule.
 fn withdrawals_never_overdraw_under_the_model() {
+    model::capture_where_threads_wait();
     model::explore(Budget::default(), || {
         let account = Arc::new(lock_fix_model::Account::new(100));
         let other = account.clone();
@@ -74,6 +75,7 @@ fn withdrawals_never_overdraw_under_the_model() {
 
 /// Deposits must not be lost while withdrawals run, and a withdrawal must see them.
 fn deposits_and_withdrawals_add_up_under_the_model() {
+    model::capture_where_threads_wait();
     model::explore(Budget::default(), || {
         let account = Arc::new(lock_fix_model::Account::new(10));
         let depositor = {
@@ -122,6 +124,7 @@ fn describe(snapshot: &lock_fix_model::Snapshot) -> String {
 fn snapshots_are_consistent_under_the_model() {
     static FIRST: [u64; 2] = [4, 1];
     static SECOND: [u64; 1] = [10];
+    model::capture_where_threads_wait();
     model::explore(Budget::default(), || {
         let stats = Arc::new(lock_fix_model::Stats::new());
         let recorders: Vec<_> = [&FIRST[..], &SECOND[..]]

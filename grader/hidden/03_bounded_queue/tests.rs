@@ -86,6 +86,7 @@ fn fifo_order_on_one_thread() {
 
 /// A second producer must wait while a queue of capacity 2 holds 2 items, in every schedule.
 fn push_waits_while_full_under_the_model() {
+    model::capture_where_threads_wait();
     model::explore(Budget::default(), || {
         let queue = Arc::new(bounded_queue_model::BoundedQueue::new(2));
         queue.push(1).unwrap();
@@ -157,6 +158,7 @@ fn push_resumes_after_a_pop() {
 /// Two producers, two consumers, capacity 1: every hand-over goes through a wait, so a missing
 /// notify, an `if` instead of `while` around `wait`, or a lost item shows up in some schedule.
 fn two_producers_two_consumers_under_the_model() {
+    model::capture_where_threads_wait();
     model::explore(Budget::default(), || {
         let queue = Arc::new(bounded_queue_model::BoundedQueue::new(1));
         let closing = Arc::new(shuttle::sync::atomic::AtomicBool::new(false));
@@ -220,6 +222,7 @@ fn two_producers_two_consumers_under_the_model() {
 
 /// Closing wakes consumers that wait on an empty queue and producers that wait on a full one.
 fn close_wakes_everyone_under_the_model() {
+    model::capture_where_threads_wait();
     model::explore(Budget::default(), || {
         let empty = Arc::new(bounded_queue_model::BoundedQueue::<u8>::new(1));
         let full = Arc::new(bounded_queue_model::BoundedQueue::new(1));

@@ -17,12 +17,6 @@ use harness::model::{self, Budget};
 const STRESS_TRANSFERS_PER_THREAD: usize = 100_000;
 const STRESS_BALANCES: [u64; 3] = [1_000, 1_000, 1_000];
 
-/// Asks shuttle to record where each thread blocks, so that a deadlock report carries the
-/// learner's lines. It is read once per process, before the first model-checked schedule.
-fn capture_where_threads_wait() {
-    std::env::set_var("SHUTTLE_CAPTURE_BACKTRACE", "1");
-}
-
 fn bank_alone_transfers_and_totals() {
     let bank = deadlock_ordering::Bank::new(&[100, 50, 0]);
     assert_eq!(
@@ -94,7 +88,7 @@ fn spawn_transfers(
 /// Two transfers in opposite directions: in some schedule each holds one lock and waits for
 /// the other, unless both take the locks in the same order.
 fn opposite_transfers_never_deadlock_under_the_model() {
-    capture_where_threads_wait();
+    model::capture_where_threads_wait();
     model::explore(Budget::default(), || {
         let bank = Arc::new(deadlock_ordering_model::Bank::new(&[10, 10]));
         let transfers = spawn_transfers(&bank, &[(0, 1), (1, 0)], 4);
@@ -116,7 +110,7 @@ fn opposite_transfers_never_deadlock_under_the_model() {
 /// Transfers run while `total` counts: the total must be the same at every instant, and
 /// `total` must take the locks in the same order as `transfer` or the two deadlock.
 fn total_is_conserved_under_the_model() {
-    capture_where_threads_wait();
+    model::capture_where_threads_wait();
     model::explore(Budget::default(), || {
         let bank = Arc::new(deadlock_ordering_model::Bank::new(&[5, 5, 5]));
         let transfers = spawn_transfers(&bank, &[(0, 2), (2, 1)], 3);

@@ -75,7 +75,12 @@ fn a_replay_prints_the_same_steps_on_every_run() {
 
 #[test]
 fn a_test_that_passes_has_nothing_to_replay() {
-    let output = xtask(&["replay", "01", "counter_never_loses_an_increment", "--solution"]);
+    let output = xtask(&[
+        "replay",
+        "01",
+        "counter_never_loses_an_increment",
+        "--solution",
+    ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(
@@ -123,7 +128,8 @@ fn an_unknown_test_or_mutant_is_refused_before_anything_is_built() {
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(
             stderr.contains("no hidden test named `no_such_test`")
-                || stderr.contains("no mutant named `no_such_mutant`; its mutants are: add_not_atomic"),
+                || stderr
+                    .contains("no mutant named `no_such_mutant`; its mutants are: add_not_atomic"),
             "{args:?}: {stderr}"
         );
     }

@@ -19,15 +19,7 @@ fn every_stub_fails_its_declared_test_with_the_same_report() {
     let workspace = Workspace::open(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
         .expect("the checkout opens");
     let catalog = Catalog::load(&workspace).expect("the catalog loads");
-    let filters = vec![
-        (r"\d+\.\d s\b", "[time]"),
-        (r"process \d+", "process [pid]"),
-        (r"hidden-[0-9a-f]+", "hidden-[hash]"),
-        (r"\d+ ms\b", "[ms]"),
-        (r"0x[0-9a-f]+", "[address]"),
-        // The level depends on what the machine allows; every report must name one.
-        (r"isolation: [a-z][^\n]*", "isolation: [level]"),
-    ];
+    let filters = crate::util::report_filters();
     for exercise in &catalog.exercises {
         let output = Command::cargo_bin("xtask")
             .expect("the xtask binary is built")

@@ -54,3 +54,17 @@ pub fn copy_dir(from: &Path, to: &Path) {
 pub fn stderr_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// What varies between two checks of the same code (times, process ids, addresses, the test
+/// binary's hash, the isolation this machine allows), masked for insta snapshots of reports.
+pub fn report_filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"\d+\.\d s\b", "[time]"),
+        (r"process \d+", "process [pid]"),
+        (r"hidden-[0-9a-f]+", "hidden-[hash]"),
+        (r"\d+ ms\b", "[ms]"),
+        (r"0x[0-9a-f]+", "[address]"),
+        // The level depends on what the machine allows; every report must name one.
+        (r"isolation: [a-z][^\n]*", "isolation: [level]"),
+    ]
+}
