@@ -1,4 +1,5 @@
-//! Why a test ran out of time, read from `/proc` while the process is still alive.
+//! Why a test ran out of time, asked of the system (`harness::platform`) while the process is
+//! still alive.
 //!
 //! Two samples of every thread in the test's process group, a quarter of a second apart, tell
 //! a deadlock (every thread blocked and no CPU time used) from a livelock or infinite loop (CPU
@@ -7,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use harness::platform::{BlockingCall, KernelWait, RunState};
 use serde::{Deserialize, Serialize};
 
 /// Time between the two samples.
@@ -47,11 +49,11 @@ impl DiagnosisKind {
     }
 }
 
-/// One thread of one process, from `/proc/PID/task/TID/`.
+/// One thread of one process, as `harness::platform` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThreadState {
     pub pid: i32,
-    pub tid: i32,
+    pub tid: u64,
     /// The thread's name (`comm`): Rust sets it from `thread::Builder::name`, truncated to 15 bytes.
     pub name: String,
     /// CPU time used between the two samples, in clock ticks.
@@ -62,7 +64,7 @@ pub struct ThreadState {
 
 /// Samples every thread of process group `pgid` twice and classifies the result.
 pub fn diagnose(pgid: i32) -> Diagnosis {
-    diagnose_processes(|| harness::procfs::processes_in_group(pgid))
+    diagnose_processes(|| harness::platform::processes_in_group(pgid))
 }
 
 /// Samples every thread of the processes `members` names (asked again for each sample, since
@@ -81,7 +83,7 @@ pub fn diagnose_processes(mut members: impl FnMut() -> Vec<i32>) -> Diagnosis {
             tid: *tid,
             name: now.name.clone(),
             cpu_ticks: now.cpu_ticks.saturating_sub(before),
-            waiting_on: (now.state != 'R').then(|| describe_wait(&now.wchan, now.syscall)),
+            waiting_on: (now.state != RunState::Running).then(|| describe_wait(now.wait.as_ref())),
         });
     }
     let kind = if threads.is_empty() {
@@ -91,6 +93,12 @@ pub fn diagnose_processes(mut members: impl FnMut() -> Vec<i32>) -> Diagnosis {
         .any(|t| t.cpu_ticks >= BUSY_TICKS || t.waiting_on.is_none())
     {
         DiagnosisKind::Spinning
+    } else if threads
+        .iter()
+        .any(|t| t.waiting_on.as_deref() == Some(UNNAMED))
+    {
+        // macOS does not say what a thread waits in: a deadlock cannot be told from a sleep.
+        DiagnosisKind::Unknown
     } else if threads
         .iter()
         .all(|t| t.waiting_on.as_deref() == Some(SLEEP))
@@ -104,40 +112,28 @@ pub fn diagnose_processes(mut members: impl FnMut() -> Vec<i32>) -> Diagnosis {
 
 const SLEEP: &str = "a timer (sleep)";
 
+/// What a thread's wait is called where the system does not say (macOS).
+const UNNAMED: &str = "a wait this system does not name";
+
 struct Sample {
     name: String,
-    state: char,
+    state: RunState,
     cpu_ticks: u64,
-    wchan: String,
-    syscall: Option<i64>,
+    wait: Option<KernelWait>,
 }
 
-fn sample(pids: &[i32]) -> BTreeMap<(i32, i32), Sample> {
+fn sample(pids: &[i32]) -> BTreeMap<(i32, u64), Sample> {
     let mut samples = BTreeMap::new();
     for &pid in pids {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-            continue;
-        };
-        for task in tasks.flatten() {
-            let Ok(tid) = task.file_name().to_string_lossy().parse::<i32>() else {
-                continue;
-            };
-            let dir = task.path();
-            let Some(stat) = harness::procfs::read_stat(dir.join("stat")) else {
-                continue;
-            };
-            let wchan = std::fs::read_to_string(dir.join("wchan")).unwrap_or_default();
-            let syscall = std::fs::read_to_string(dir.join("syscall"))
-                .ok()
-                .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()));
+        for thread in harness::platform::threads(pid) {
             samples.insert(
-                (pid, tid),
+                (pid, thread.tid),
                 Sample {
-                    name: stat.name,
-                    state: stat.state,
-                    cpu_ticks: stat.cpu_ticks,
-                    wchan,
-                    syscall,
+                    name: thread.name,
+                    state: thread.state,
+                    // Clock ticks of 10 ms, as Linux counts them.
+                    cpu_ticks: (thread.cpu_time.as_millis() / 10) as u64,
+                    wait: thread.wait,
                 },
             );
         }
@@ -146,10 +142,12 @@ fn sample(pids: &[i32]) -> BTreeMap<(i32, i32), Sample> {
 }
 
 /// Names the wait in words a learner knows. The wait channel is the kernel function the thread
-/// sleeps in; where the kernel hides it, the system call number stands in, named through
-/// `libc`'s constants for the architecture the grader was built for.
-fn describe_wait(wchan: &str, syscall: Option<i64>) -> String {
-    let wchan = wchan.trim();
+/// sleeps in; where the kernel hides it, the blocking system call stands in.
+fn describe_wait(wait: Option<&KernelWait>) -> String {
+    let Some(wait) = wait else {
+        return UNNAMED.to_owned();
+    };
+    let wchan = wait.channel.trim();
     let by_wchan = [
         ("futex", "a lock, condition variable, barrier or join"),
         ("nanosleep", SLEEP),
@@ -163,28 +161,18 @@ fn describe_wait(wchan: &str, syscall: Option<i64>) -> String {
     if let Some((_, words)) = by_wchan.iter().find(|(key, _)| wchan.contains(key)) {
         return (*words).to_owned();
     }
-    let by_syscall: &[(libc::c_long, &str)] = &[
-        (
-            libc::SYS_futex,
-            "a lock, condition variable, barrier or join",
-        ),
-        (libc::SYS_clock_nanosleep, SLEEP),
-        (libc::SYS_nanosleep, SLEEP),
-        (libc::SYS_read, "reading a pipe or file"),
-        (libc::SYS_write, "writing a pipe or file"),
-        (libc::SYS_wait4, "a child process to exit (waitpid)"),
-        (libc::SYS_waitid, "a child process to exit (waitpid)"),
-        #[cfg(target_arch = "x86_64")]
-        (libc::SYS_poll, "poll or select"),
-        (libc::SYS_ppoll, "poll or select"),
-    ];
-    // `c_long` is `i64` only on 64-bit targets.
-    #[allow(clippy::useless_conversion)]
-    if let Some((_, words)) = by_syscall
-        .iter()
-        .find(|(number, _)| Some(i64::from(*number)) == syscall)
-    {
-        return (*words).to_owned();
+    let by_call = match wait.call {
+        Some(BlockingCall::Futex) => Some("a lock, condition variable, barrier or join"),
+        Some(BlockingCall::Sleep) => Some(SLEEP),
+        Some(BlockingCall::Read) => Some("reading a pipe or file"),
+        Some(BlockingCall::Write) => Some("writing a pipe or file"),
+        Some(BlockingCall::WaitChild) => Some("a child process to exit (waitpid)"),
+        Some(BlockingCall::Poll) => Some("poll or select"),
+        Some(BlockingCall::Epoll) => Some("epoll"),
+        Some(BlockingCall::Other(_)) | None => None,
+    };
+    if let Some(words) = by_call {
+        return words.to_owned();
     }
     if wchan.is_empty() || wchan == "0" {
         "something the kernel does not name".to_owned()

@@ -19,7 +19,7 @@
 
 pub mod measure;
 pub mod model;
-pub mod procfs;
+pub mod platform;
 mod protocol;
 pub mod rendezvous;
 mod run;
