@@ -9,6 +9,10 @@
 //! linked and nothing runs, so the check proves that the code compiles there, not that it works.
 //! Build scripts and proc macros are built for this machine. Every target shares one target
 //! folder, `target/xcheck/`, so the host's build scripts are built once.
+//!
+//! The hidden tests are not workspace members: for the Unix targets each exercise's scratch
+//! crate (its hidden tests against its reference solution, as the grader writes it) is
+//! checked too.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,7 +45,8 @@ const TARGETS: [(&str, Scope); 4] = [
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Scope {
-    /// Every package with every target (libraries, binaries, tests, examples).
+    /// Every package with every target (libraries, binaries, tests, examples), and every
+    /// exercise's hidden tests.
     Workspace,
     /// The exercise crates that need no Unix, with their demos, and xtask, whose `main` must
     /// say that the grader needs Unix instead of failing to compile.
@@ -82,15 +87,28 @@ impl Flags {
                 .collect::<Result<_>>()?
         };
         ensure_toolchain(self.no_install)?;
+        let hidden = hidden_test_crates(&workspace)?;
         let mut failed = Vec::new();
         for (target, scope) in chosen {
             let started = Instant::now();
             anstream::println!("{}", paint(BOLD, &format!("xcheck {target}")));
-            let status = check_command(&root, target, scope)?
-                .status()
-                .with_context(|| format!("cannot run {CARGO}"))?;
+            let mut commands = vec![check_command(&root, target, scope)?];
+            if scope == Scope::Workspace {
+                for manifest in &hidden {
+                    let mut command = cargo_check(&root, target);
+                    command.arg("--tests").arg("--manifest-path").arg(manifest);
+                    commands.push(command);
+                }
+            }
+            let mut passed = true;
+            for mut command in commands {
+                passed &= command
+                    .status()
+                    .with_context(|| format!("cannot run {CARGO}"))?
+                    .success();
+            }
             let took = started.elapsed().as_secs_f64();
-            if status.success() {
+            if passed {
                 anstream::println!("{} {target} in {took:.0} s", paint(GOOD, "ok"));
             } else {
                 anstream::println!("{} {target} in {took:.0} s", paint(BAD, "FAILED"));
@@ -111,8 +129,28 @@ impl Flags {
     }
 }
 
-/// The `cargo check` for one target, with Debian's toolchain chosen explicitly over rustup's.
-fn check_command(root: &Path, target: &str, scope: Scope) -> Result<Command> {
+/// The scratch crate of every exercise's hidden tests against its reference solution, written
+/// afresh, by manifest.
+fn hidden_test_crates(workspace: &grader::workspace::Workspace) -> Result<Vec<PathBuf>> {
+    let catalog = crate::catalog(workspace)?;
+    catalog
+        .exercises
+        .iter()
+        .map(|exercise| {
+            let solution = grader::subject::Subject::solution(workspace, exercise)?;
+            let folder = grader::scratch::write_scratch_crate(
+                workspace,
+                exercise,
+                &exercise.hidden_suite(),
+                &solution,
+            )?;
+            Ok(folder.join("Cargo.toml"))
+        })
+        .collect()
+}
+
+/// `cargo check` for `target`, with Debian's toolchain chosen explicitly over rustup's.
+fn cargo_check(root: &Path, target: &str) -> Command {
     let mut command = Command::new(CARGO);
     command
         .current_dir(root)
@@ -135,6 +173,12 @@ fn check_command(root: &Path, target: &str, scope: Scope) -> Result<Command> {
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_BUILD_TARGET");
+    command
+}
+
+/// The workspace's `cargo check` for one target.
+fn check_command(root: &Path, target: &str, scope: Scope) -> Result<Command> {
+    let mut command = cargo_check(root, target);
     match scope {
         Scope::Workspace => {
             command.args(["--workspace", "--all-targets"]);
