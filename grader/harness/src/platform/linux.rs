@@ -283,6 +283,37 @@ mod tests {
     }
 
     #[test]
+    fn a_child_asks_for_sigkill_when_its_parent_dies() {
+        // SAFETY: the child makes two prctl calls and leaves with _exit.
+        match unsafe { libc::fork() } {
+            0 => {
+                die_with_parent();
+                let mut signal: libc::c_int = 0;
+                // SAFETY: PR_GET_PDEATHSIG writes the signal number into `signal`.
+                unsafe {
+                    libc::prctl(libc::PR_GET_PDEATHSIG, &mut signal);
+                    libc::_exit(signal)
+                }
+            }
+            child => {
+                let mut status = 0;
+                // SAFETY: waits for the child just forked.
+                unsafe { libc::waitpid(child, &mut status, 0) };
+                assert_eq!(libc::WEXITSTATUS(status), libc::SIGKILL);
+            }
+        }
+    }
+
+    #[test]
+    fn the_process_becomes_a_subreaper() {
+        become_subreaper();
+        let mut flag: libc::c_int = 0;
+        // SAFETY: PR_GET_CHILD_SUBREAPER writes the flag into `flag`.
+        unsafe { libc::prctl(libc::PR_GET_CHILD_SUBREAPER, &mut flag) };
+        assert_eq!(flag, 1);
+    }
+
+    #[test]
     fn timed_waits_are_told_from_waits_for_a_wake_up() {
         let line = |number: libc::c_long, args: &str| format!("{number} {args} 0x7ffd 0x7f");
         let sleep = kernel_wait(
