@@ -1,4 +1,5 @@
-//! Why a test ran out of time, read from `/proc` while the process is still alive.
+//! Why a test ran out of time, asked of the system (`harness::platform`) while the process is
+//! still alive.
 //!
 //! Two samples of every thread in the test's process group, a quarter of a second apart, tell
 //! a deadlock (every thread blocked and no CPU time used) from a livelock or infinite loop (CPU
@@ -10,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use harness::platform::{BlockingCall, KernelWait, RunState};
 use serde::{Deserialize, Serialize};
 
 /// Time between the two samples.
@@ -50,11 +52,11 @@ impl DiagnosisKind {
     }
 }
 
-/// One thread of one process, from `/proc/PID/task/TID/`.
+/// One thread of one process, as `harness::platform` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThreadState {
     pub pid: i32,
-    pub tid: i32,
+    pub tid: u64,
     /// The thread's name (`comm`): Rust sets it from `thread::Builder::name`, truncated to 15 bytes.
     pub name: String,
     /// CPU time used between the two samples, in clock ticks.
@@ -68,12 +70,12 @@ pub struct ThreadState {
     /// The thread's id as the test sees it, in its own PID namespace when it has one: the id
     /// its stack report carries. 0 when unknown.
     #[serde(skip)]
-    pub tid_in_test: i32,
+    pub tid_in_test: u64,
 }
 
 /// Samples every thread of process group `pgid` twice and classifies the result.
 pub fn diagnose(pgid: i32) -> Diagnosis {
-    diagnose_processes(|| harness::procfs::processes_in_group(pgid))
+    diagnose_processes(|| harness::platform::processes_in_group(pgid))
 }
 
 /// Samples every thread of the processes `members` names (asked again for each sample, since
@@ -92,7 +94,7 @@ pub fn diagnose_processes(mut members: impl FnMut() -> Vec<i32>) -> Diagnosis {
             tid: *tid,
             name: now.name.clone(),
             cpu_ticks: now.cpu_ticks.saturating_sub(before),
-            waiting_on: (now.state != 'R').then(|| describe_wait(&now.wchan, now.syscall)),
+            waiting_on: (now.state != RunState::Running).then(|| describe_wait(now.wait.as_ref())),
             learner_site: None,
             tid_in_test: 0,
         });
@@ -104,6 +106,12 @@ pub fn diagnose_processes(mut members: impl FnMut() -> Vec<i32>) -> Diagnosis {
         .any(|t| t.cpu_ticks >= BUSY_TICKS || t.waiting_on.is_none())
     {
         DiagnosisKind::Spinning
+    } else if threads
+        .iter()
+        .any(|t| t.waiting_on.as_deref() == Some(UNNAMED))
+    {
+        // macOS does not say what a thread waits in: a deadlock cannot be told from a sleep.
+        DiagnosisKind::Unknown
     } else if threads
         .iter()
         .all(|t| t.waiting_on.as_deref() == Some(SLEEP))
@@ -128,46 +136,24 @@ const STACK_PATIENCE: Duration = Duration::from_secs(10);
 /// hidden-test binary and its forks; anything else, such as a program the test executed, would
 /// die of it) and waits until each handler has run, or [`STACK_PATIENCE`] has passed.
 fn ask_where_blocked(threads: &mut [ThreadState]) {
+    use harness::platform;
     for thread in threads.iter_mut() {
-        thread.tid_in_test = tid_in_own_namespace(thread.pid, thread.tid).unwrap_or(0);
+        thread.tid_in_test = platform::thread_id_seen_inside(thread.pid, thread.tid).unwrap_or(0);
     }
     let signal = harness::blocked::SIGNAL;
-    let bit = 1u64 << (signal - 1);
     let asked: Vec<&ThreadState> = threads
         .iter()
-        .filter(|t| signal_mask(t.pid, t.pid, "SigCgt").is_some_and(|caught| caught & bit != 0))
-        // SAFETY: tgkill only sends a signal, to a thread of the test's own process group.
-        .filter(|t| unsafe { libc::syscall(libc::SYS_tgkill, t.pid, t.tid, signal) } == 0)
+        .filter(|t| platform::catches_signal(t.pid, signal))
+        .filter(|t| platform::signal_thread_of(t.pid, t.tid, signal))
         .collect();
     let give_up = Instant::now() + STACK_PATIENCE;
-    // A signal is pending until delivered and blocked while its handler runs.
-    let handling = |t: &&ThreadState| {
-        ["SigPnd", "ShdPnd", "SigBlk"]
+    while Instant::now() < give_up
+        && asked
             .iter()
-            .any(|field| signal_mask(t.pid, t.tid, field).is_some_and(|mask| mask & bit != 0))
-    };
-    while Instant::now() < give_up && asked.iter().any(handling) {
+            .any(|t| platform::signal_in_flight(t.pid, t.tid, signal))
+    {
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// The last id of `NSpid` in `/proc/PID/task/TID/status`: the thread's id in the innermost
-/// PID namespace, the one the test process sees.
-fn tid_in_own_namespace(pid: i32, tid: i32) -> Option<i32> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).ok()?;
-    let ids = status
-        .lines()
-        .find_map(|line| line.strip_prefix("NSpid:"))?;
-    ids.split_whitespace().last()?.parse().ok()
-}
-
-/// A signal mask of `/proc/PID/task/TID/status` (`SigCgt`, `SigBlk`, ...), as bits.
-fn signal_mask(pid: i32, tid: i32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).ok()?;
-    let value = status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))?;
-    u64::from_str_radix(value.trim(), 16).ok()
 }
 
 /// Adds to `diagnosis` what each thread's stack said on `stderr` (see [`harness::blocked`]):
@@ -202,40 +188,28 @@ const SLEEP: &str = "a timer (sleep)";
 /// joins all sleep there.
 pub const FUTEX: &str = "a lock, condition variable, barrier or join";
 
+/// What a thread's wait is called where the system does not say (macOS).
+const UNNAMED: &str = "a wait this system does not name";
+
 struct Sample {
     name: String,
-    state: char,
+    state: RunState,
     cpu_ticks: u64,
-    wchan: String,
-    syscall: Option<i64>,
+    wait: Option<KernelWait>,
 }
 
-fn sample(pids: &[i32]) -> BTreeMap<(i32, i32), Sample> {
+fn sample(pids: &[i32]) -> BTreeMap<(i32, u64), Sample> {
     let mut samples = BTreeMap::new();
     for &pid in pids {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-            continue;
-        };
-        for task in tasks.flatten() {
-            let Ok(tid) = task.file_name().to_string_lossy().parse::<i32>() else {
-                continue;
-            };
-            let dir = task.path();
-            let Some(stat) = harness::procfs::read_stat(dir.join("stat")) else {
-                continue;
-            };
-            let wchan = std::fs::read_to_string(dir.join("wchan")).unwrap_or_default();
-            let syscall = std::fs::read_to_string(dir.join("syscall"))
-                .ok()
-                .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()));
+        for thread in harness::platform::threads(pid) {
             samples.insert(
-                (pid, tid),
+                (pid, thread.tid),
                 Sample {
-                    name: stat.name,
-                    state: stat.state,
-                    cpu_ticks: stat.cpu_ticks,
-                    wchan,
-                    syscall,
+                    name: thread.name,
+                    state: thread.state,
+                    // Clock ticks of 10 ms, as Linux counts them.
+                    cpu_ticks: (thread.cpu_time.as_millis() / 10) as u64,
+                    wait: thread.wait,
                 },
             );
         }
@@ -244,10 +218,12 @@ fn sample(pids: &[i32]) -> BTreeMap<(i32, i32), Sample> {
 }
 
 /// Names the wait in words a learner knows. The wait channel is the kernel function the thread
-/// sleeps in; where the kernel hides it, the system call number stands in, named through
-/// `libc`'s constants for the architecture the grader was built for.
-fn describe_wait(wchan: &str, syscall: Option<i64>) -> String {
-    let wchan = wchan.trim();
+/// sleeps in; where the kernel hides it, the blocking system call stands in.
+fn describe_wait(wait: Option<&KernelWait>) -> String {
+    let Some(wait) = wait else {
+        return UNNAMED.to_owned();
+    };
+    let wchan = wait.channel.trim();
     let by_wchan = [
         ("futex", FUTEX),
         ("nanosleep", SLEEP),
@@ -261,25 +237,18 @@ fn describe_wait(wchan: &str, syscall: Option<i64>) -> String {
     if let Some((_, words)) = by_wchan.iter().find(|(key, _)| wchan.contains(key)) {
         return (*words).to_owned();
     }
-    let by_syscall: &[(libc::c_long, &str)] = &[
-        (libc::SYS_futex, FUTEX),
-        (libc::SYS_clock_nanosleep, SLEEP),
-        (libc::SYS_nanosleep, SLEEP),
-        (libc::SYS_read, "reading a pipe or file"),
-        (libc::SYS_write, "writing a pipe or file"),
-        (libc::SYS_wait4, "a child process to exit (waitpid)"),
-        (libc::SYS_waitid, "a child process to exit (waitpid)"),
-        #[cfg(target_arch = "x86_64")]
-        (libc::SYS_poll, "poll or select"),
-        (libc::SYS_ppoll, "poll or select"),
-    ];
-    // `c_long` is `i64` only on 64-bit targets.
-    #[allow(clippy::useless_conversion)]
-    if let Some((_, words)) = by_syscall
-        .iter()
-        .find(|(number, _)| Some(i64::from(*number)) == syscall)
-    {
-        return (*words).to_owned();
+    let by_call = match wait.call {
+        Some(BlockingCall::Futex) => Some(FUTEX),
+        Some(BlockingCall::Sleep) => Some(SLEEP),
+        Some(BlockingCall::Read) => Some("reading a pipe or file"),
+        Some(BlockingCall::Write) => Some("writing a pipe or file"),
+        Some(BlockingCall::WaitChild) => Some("a child process to exit (waitpid)"),
+        Some(BlockingCall::Poll) => Some("poll or select"),
+        Some(BlockingCall::Epoll) => Some("epoll"),
+        Some(BlockingCall::Other(_)) | None => None,
+    };
+    if let Some(words) = by_call {
+        return words.to_owned();
     }
     if wchan.is_empty() || wchan == "0" {
         "something the kernel does not name".to_owned()

@@ -34,7 +34,7 @@ pub fn verdict_name(verdict: &Verdict) -> String {
 /// unless the code gave it a name, which means nothing to a learner.
 fn thread_name(thread: &crate::diagnosis::ThreadState) -> String {
     let binary_name = thread.name.starts_with("hidden-") || thread.name.is_empty();
-    match (thread.pid == thread.tid, binary_name) {
+    match (thread.tid == thread.pid as u64, binary_name) {
         (true, _) => "the test's main thread".to_owned(),
         (false, true) => "a thread without a name".to_owned(),
         (false, false) => format!("thread '{}'", thread.name),

@@ -19,12 +19,10 @@ use nix::unistd::Pid;
 /// Processes the grader started and waits for itself. [`reap_strays`] leaves these alone.
 static OWN_CHILDREN: Mutex<Option<HashSet<u32>>> = Mutex::new(None);
 
-/// Makes this process the subreaper of everything it starts. Call once, early.
+/// Makes this process the subreaper of everything it starts, where the system has subreapers
+/// (Linux; see `harness::platform::become_subreaper`). Call once, early.
 pub fn become_subreaper() {
-    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER only sets a flag on this process.
-    unsafe {
-        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    }
+    harness::platform::become_subreaper();
 }
 
 /// Spawns a command the grader will wait for itself, so [`reap_strays`] never touches it.
@@ -53,7 +51,7 @@ pub fn die_with_grader(command: &mut Command) -> &mut Command {
     // SAFETY: one prctl call between fork and exec.
     unsafe {
         command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            harness::platform::die_with_parent();
             Ok(())
         })
     }
@@ -78,13 +76,16 @@ pub fn reap_strays() -> Vec<String> {
     let me = std::process::id() as i32;
     let mut strays = Vec::new();
     for _round in 0..STRAY_ROUNDS {
-        let processes = harness::procfs::all_processes();
+        let processes = harness::platform::processes();
         let mut doomed: Vec<(i32, String)> = processes
             .iter()
-            .filter(|(pid, stat)| {
-                stat.parent == me && !own.as_ref().is_some_and(|own| own.contains(&(*pid as u32)))
+            .filter(|p| {
+                p.parent == me
+                    && !own
+                        .as_ref()
+                        .is_some_and(|own| own.contains(&(p.pid as u32)))
             })
-            .map(|(pid, stat)| (*pid, stat.name.clone()))
+            .map(|p| (p.pid, p.name.clone()))
             .collect();
         if doomed.is_empty() {
             break;
@@ -95,8 +96,8 @@ pub fn reap_strays() -> Vec<String> {
             doomed.extend(
                 processes
                     .iter()
-                    .filter(|(_, stat)| stat.parent == parent)
-                    .map(|(pid, stat)| (*pid, stat.name.clone())),
+                    .filter(|p| p.parent == parent)
+                    .map(|p| (p.pid, p.name.clone())),
             );
             index += 1;
         }
@@ -104,10 +105,7 @@ pub fn reap_strays() -> Vec<String> {
             let _ = nix::sys::signal::kill(Pid::from_raw(*pid), Signal::SIGKILL);
         }
         for (pid, name) in doomed {
-            if processes
-                .iter()
-                .any(|(p, stat)| *p == pid && stat.parent == me)
-            {
+            if processes.iter().any(|p| p.pid == pid && p.parent == me) {
                 let _ = nix::sys::wait::waitpid(Pid::from_raw(pid), None);
             }
             let description = format!("process {pid} ({name})");

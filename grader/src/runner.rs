@@ -132,7 +132,7 @@ pub fn run(request: &RunRequest) -> Result<RawRun> {
 /// [`sandbox::isolation`]); the hostile suite uses it to prove every rung.
 pub fn run_isolated(request: &RunRequest, isolation: Isolation) -> Result<RawRun> {
     let nonce = fresh_nonce()?;
-    let (report_read, report_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+    let (report_read, report_write) = harness::platform::pipe_cloexec()
         .map_err(|e| Error::new(ErrorKind::Io, format!("cannot create a pipe: {e}")))?;
 
     // Absolute and without symlinks: a namespaced test sees the binary only at its real path,
@@ -327,10 +327,10 @@ impl Confinement {
             return None;
         };
         if init.is_none() {
-            *init = harness::procfs::all_processes()
+            *init = harness::platform::processes()
                 .into_iter()
-                .find(|(_, stat)| stat.parent == outer)
-                .map(|(pid, _)| pid);
+                .find(|process| process.parent == outer)
+                .map(|process| process.pid);
         }
         *init
     }
@@ -343,7 +343,7 @@ impl Confinement {
                 Some(init) => descendants(init),
                 None => Vec::new(),
             },
-            Confinement::Group { .. } => harness::procfs::processes_in_group(pgid)
+            Confinement::Group { .. } => harness::platform::processes_in_group(pgid)
                 .into_iter()
                 .filter(|pid| *pid != pgid)
                 .collect(),
@@ -358,7 +358,9 @@ impl Confinement {
                     return (Vec::new(), Vec::new());
                 };
                 // The test's tmpfs mounts, seen through init's root while init still holds them.
-                let root = PathBuf::from(format!("/proc/{init}/root"));
+                let Some(root) = harness::platform::root_folder_of(init) else {
+                    return (Vec::new(), Vec::new());
+                };
                 (
                     sandbox::collect_scratch(&root.join("tmp"), "/tmp"),
                     shm_names(sandbox::collect_scratch(&root.join("dev/shm"), "/dev/shm")),
@@ -401,7 +403,7 @@ fn shm_names(found: Vec<String>) -> Vec<String> {
 
 /// Every process below `ancestor` in the process tree, by the grader's pids.
 fn descendants(ancestor: i32) -> Vec<i32> {
-    let processes = harness::procfs::all_processes();
+    let processes = harness::platform::processes();
     let mut found = vec![ancestor];
     let mut index = 0;
     while index < found.len() {
@@ -409,8 +411,8 @@ fn descendants(ancestor: i32) -> Vec<i32> {
         found.extend(
             processes
                 .iter()
-                .filter(|(_, stat)| stat.parent == parent)
-                .map(|(pid, _)| *pid),
+                .filter(|process| process.parent == parent)
+                .map(|process| process.pid),
         );
         index += 1;
     }
@@ -419,8 +421,8 @@ fn descendants(ancestor: i32) -> Vec<i32> {
 }
 
 fn describe_process(pid: i32) -> String {
-    let name = harness::procfs::read_stat(format!("/proc/{pid}/stat"))
-        .map(|stat| stat.name)
+    let name = harness::platform::process(pid)
+        .map(|process| process.name)
         .unwrap_or_default();
     format!("process {pid} ({name})")
 }
@@ -437,6 +439,9 @@ fn cpu_seconds_for(timeout: Duration) -> u64 {
 /// removed, so that a leak costs one verdict and not memory until reboot, and named for the
 /// report. An object some live process still uses is left alone: it belongs to someone else.
 fn remove_abandoned_shm_objects(before: &HashSet<String>) -> Vec<String> {
+    let Some(shm_folder) = harness::platform::SHM_FOLDER.map(PathBuf::from) else {
+        return Vec::new();
+    };
     let new: Vec<String> = shm_objects()
         .into_iter()
         .filter(|name| !before.contains(name))
@@ -444,10 +449,10 @@ fn remove_abandoned_shm_objects(before: &HashSet<String>) -> Vec<String> {
     if new.is_empty() {
         return Vec::new();
     }
-    let in_use = shm_objects_in_use();
+    let in_use = harness::platform::shm_objects_in_use();
     let mut abandoned = Vec::new();
     for name in new {
-        let path = PathBuf::from("/dev/shm").join(&name);
+        let path = shm_folder.join(&name);
         if in_use.contains(&path) {
             continue;
         }
@@ -458,34 +463,13 @@ fn remove_abandoned_shm_objects(before: &HashSet<String>) -> Vec<String> {
     abandoned
 }
 
-/// Paths under `/dev/shm` that some process has open or mapped.
-fn shm_objects_in_use() -> HashSet<PathBuf> {
-    let mut in_use = HashSet::new();
-    let Ok(processes) = std::fs::read_dir("/proc") else {
-        return in_use;
-    };
-    for process in processes.flatten() {
-        let dir = process.path();
-        if let Ok(maps) = std::fs::read_to_string(dir.join("maps")) {
-            in_use.extend(maps.lines().filter_map(|line| {
-                line.find("/dev/shm/")
-                    .map(|at| PathBuf::from(line[at..].trim_end_matches(" (deleted)")))
-            }));
-        }
-        if let Ok(fds) = std::fs::read_dir(dir.join("fd")) {
-            in_use.extend(
-                fds.flatten()
-                    .filter_map(|fd| std::fs::read_link(fd.path()).ok())
-                    .filter(|target| target.starts_with("/dev/shm/")),
-            );
-        }
-    }
-    in_use
-}
-
-/// The names in `/dev/shm`, where `shm_open` and POSIX semaphores keep their objects.
+/// The names in `/dev/shm`, where `shm_open` and POSIX semaphores keep their objects on Linux.
+/// macOS keeps them out of the file system, so there a leak goes unnoticed.
 fn shm_objects() -> HashSet<String> {
-    std::fs::read_dir("/dev/shm")
+    let Some(folder) = harness::platform::SHM_FOLDER else {
+        return HashSet::new();
+    };
+    std::fs::read_dir(folder)
         .map(|entries| {
             entries
                 .flatten()
@@ -513,17 +497,19 @@ impl ChildLimits {
             } else if libc::dup2(self.report_fd, harness::RESULT_FD) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
-            // If the grader dies, its tests die with it instead of running on unsupervised.
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            // If the grader dies, its tests die with it instead of running on unsupervised
+            // (Linux only: macOS has no parent-death signal).
+            harness::platform::die_with_parent();
             if self.lowest_priority {
                 libc::setpriority(libc::PRIO_PROCESS, 0, 19);
             }
         }
         // A crashing test must not write a core file outside target/.
-        sandbox::set_rlimit(libc::RLIMIT_CORE, 0);
-        sandbox::set_rlimit(libc::RLIMIT_CPU, self.cpu_seconds);
+        harness::platform::set_rlimit(libc::RLIMIT_CORE, 0);
+        harness::platform::set_rlimit(libc::RLIMIT_CPU, self.cpu_seconds);
+        // Not enforced on macOS (harness::platform::MEMORY_CAP_ENFORCED).
         if self.memory_bytes > 0 {
-            sandbox::set_rlimit(libc::RLIMIT_AS, self.memory_bytes);
+            harness::platform::cap_memory(self.memory_bytes);
         }
         Ok(())
     }

@@ -169,9 +169,10 @@ pub struct Expansion {
     pub errors: Vec<String>,
 }
 
-/// Writes the scratch crate of `suite` against `subject` and returns its folder:
+/// Writes the scratch crate of `suite` against `subject` and returns its folder (also for
+/// `cargo xtask xcheck`, which type-checks it for other systems):
 /// `target/threadlings/scratch/NN_name/<subject key><suite suffix>/`.
-fn write_scratch_crate(
+pub fn write_scratch_crate(
     workspace: &Workspace,
     exercise: &Exercise,
     suite: &TestSuite,

@@ -4,27 +4,32 @@
 //! turns the grader's data into terminal output. Each command is a module with a `Flags` type
 //! and a `run` method. Exit codes mean the same everywhere: 0 passed, 1 failed, 2 the grader
 //! itself could not run (bad arguments, a broken checkout, a missing tool).
+//!
+//! The grader needs Unix (fork, process groups, signals). On a native Windows toolchain only
+//! the `main` at the end of this file is built: it says so and points to WSL2, with exit 2.
 
-mod activity;
-mod book;
-mod check;
-mod grade;
-mod gradebook;
-mod hint;
-mod list;
-mod new;
-mod publish;
-mod render;
-mod replay;
-mod reset;
-mod verify;
-mod watch;
+/// Every command's module: Unix only, like the grader they drive.
+macro_rules! unix_modules {
+    ($($module:ident),+ $(,)?) => {
+        $(
+            #[cfg(unix)]
+            mod $module;
+        )+
+    };
+}
+unix_modules![
+    activity, book, check, grade, gradebook, hint, list, new, publish, render, replay, reset,
+    verify, watch, xcheck,
+];
 
+#[cfg(unix)]
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[cfg(unix)]
 use clap::{Parser, Subcommand};
 
+#[cfg(unix)]
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",
@@ -37,6 +42,7 @@ struct Cli {
     command: Command,
 }
 
+#[cfg(unix)]
 #[derive(Subcommand)]
 enum Command {
     /// Grade one exercise against its hidden tests, e.g. `cargo xtask check 01`
@@ -63,14 +69,18 @@ enum Command {
     Publish(publish::Flags),
     /// Maintainers: scaffold exercise NN from xtask/templates/, e.g. `cargo xtask new 13 work_stealing`
     New(new::Flags),
+    /// Maintainers: type-check the workspace for macOS, ARM Linux and (thread-only crates) Windows
+    Xcheck(xcheck::Flags),
 }
 
 /// How a command ended, mapped to the process exit code.
+#[cfg(unix)]
 pub enum Exit {
     Passed,
     Failed,
 }
 
+#[cfg(unix)]
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -87,7 +97,11 @@ fn main() -> ExitCode {
     // must not adopt (and then kill) the browser it starts.
     if !matches!(
         cli.command,
-        Command::List(_) | Command::Hint(_) | Command::Reset(_) | Command::Book(_)
+        Command::List(_)
+            | Command::Hint(_)
+            | Command::Reset(_)
+            | Command::Book(_)
+            | Command::Xcheck(_)
     ) {
         grader::reaper::become_subreaper();
     }
@@ -107,6 +121,7 @@ fn main() -> ExitCode {
         Command::Gradebook(flags) => flags.run(),
         Command::Publish(flags) => flags.run(),
         Command::New(flags) => flags.run(),
+        Command::Xcheck(flags) => flags.run(),
     };
     // Whatever a test left behind and escaped its process group ends with the grader.
     grader::reaper::reap_strays();
@@ -124,10 +139,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// What a native Windows toolchain gets instead of the grader.
+#[cfg(not(unix))]
+fn main() -> ExitCode {
+    eprintln!(
+        "error: the threadlings grader needs Unix (it forks, uses process groups and signals), \
+         so `cargo xtask` does not run on native Windows. Work inside WSL2: README.md, \
+         \"Supported systems\", gives the steps. The thread-only exercises still build here for \
+         your editor and `cargo run --example`"
+    );
+    ExitCode::from(2)
+}
+
 /// The threadlings checkout this command works on.
 ///
 /// `.cargo/config.toml` sets `CARGO_WORKSPACE_DIR` for `cargo xtask`; when the binary runs on
 /// its own (as in the CLI tests), the folder it was built from stands in.
+#[cfg(unix)]
 pub fn workspace() -> anyhow::Result<grader::workspace::Workspace> {
     let root = std::env::var_os("CARGO_WORKSPACE_DIR")
         .filter(|dir| !dir.is_empty())
@@ -137,6 +165,7 @@ pub fn workspace() -> anyhow::Result<grader::workspace::Workspace> {
 }
 
 /// Loads the catalog of `workspace`.
+#[cfg(unix)]
 pub fn catalog(
     workspace: &grader::workspace::Workspace,
 ) -> anyhow::Result<grader::catalog::Catalog> {

@@ -137,7 +137,9 @@ fn is_prime(n: u64) -> bool {
 
 // ANCHOR: affinity
 /// Pins the calling thread to one CPU (Linux `sched_setaffinity`); the scheduler
-/// then never moves it. Returns the CPUs the thread was allowed before.
+/// then never moves it. Returns the CPUs the thread was allowed before. macOS has no
+/// such call: there the scheduler alone decides.
+#[cfg(target_os = "linux")]
 pub fn pin_current_thread(cpu: usize) -> std::io::Result<Vec<usize>> {
     // SAFETY: cpu_set_t is plain data; the calls read and write only the set we pass, for the
     // calling thread (pid 0).
@@ -223,6 +225,7 @@ mod tests {
         }
     }
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn a_pinned_thread_runs_on_its_cpu() {
         std::thread::spawn(|| {
@@ -241,6 +244,7 @@ mod tests {
         .unwrap();
     }
 
+    #[cfg(target_os = "linux")]
     fn first_allowed_cpu() -> usize {
         // SAFETY: as in pin_current_thread.
         unsafe {

@@ -4,7 +4,7 @@
 //!
 //! 1. `fork` returns twice. The child is a copy of the parent at the moment of the call, with
 //!    its own process id; what it computes reaches the parent only through a pipe.
-//! 2. A pipe holds a limited amount (64 KiB on Linux). A writer whose reader is busy writing
+//! 2. A pipe holds a limited amount (64 KiB on Linux and macOS). A writer whose reader is busy writing
 //!    too blocks for ever: the demo shows the limit by filling a pipe nobody reads, without
 //!    blocking, and counting how much fitted.
 //!
@@ -12,13 +12,13 @@
 
 use std::io::{Read, Write};
 
-use nix::fcntl::OFlag;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::wait::waitpid;
-use nix::unistd::{fork, pipe2, ForkResult};
+use nix::unistd::{fork, pipe, ForkResult};
 
 fn main() {
     println!("parent: process {}", std::process::id());
-    let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).expect("a pipe");
+    let (read_end, write_end) = pipe().expect("a pipe");
     // SAFETY: this program has one thread here, and the child only computes, writes to the
     // pipe and leaves with `_exit`, so nothing of the parent's state is used half-copied.
     match unsafe { fork() }.expect("fork") {
@@ -45,7 +45,8 @@ fn main() {
         }
     }
 
-    let (_read_end, write_end) = pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).expect("a pipe");
+    let (_read_end, write_end) = pipe().expect("a pipe");
+    fcntl(&write_end, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).expect("a non-blocking pipe");
     let mut pipe = std::fs::File::from(write_end);
     let chunk = [0u8; 4096];
     let mut fitted = 0;

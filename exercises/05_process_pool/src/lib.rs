@@ -90,7 +90,7 @@ impl ProcessPool {
 
     /// Step 2. Starts one worker.
     ///
-    /// Make two pipes with `nix::unistd::pipe2`, then `unsafe { nix::unistd::fork() }`:
+    /// Make two pipes with `nix::unistd::pipe`, then `unsafe { nix::unistd::fork() }`:
     ///
     /// - In the child: close the parent's ends of every *other* worker's pipes (inherited
     ///   from the parent), loop on "read a frame, run `self.job`, write the answer" until

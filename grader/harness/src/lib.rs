@@ -20,7 +20,7 @@
 pub mod blocked;
 pub mod measure;
 pub mod model;
-pub mod procfs;
+pub mod platform;
 mod protocol;
 pub mod rendezvous;
 mod run;

@@ -234,7 +234,7 @@ pub fn leftover_children() -> Option<String> {
     (!found.is_empty()).then(|| found.join("; "))
 }
 
-/// A child process of the test process, as `/proc` shows it.
+/// A child process of the test process, as the system shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChildProcess {
     pub pid: i32,
@@ -246,12 +246,12 @@ pub struct ChildProcess {
 /// exercises use it to check reaping at the moment it matters, with a message of their own.
 pub fn child_processes() -> Vec<ChildProcess> {
     let me = process::id() as i32;
-    crate::procfs::all_processes()
+    crate::platform::processes()
         .into_iter()
-        .filter(|(_, stat)| stat.parent == me)
-        .map(|(pid, stat)| ChildProcess {
-            pid,
-            zombie: stat.state == 'Z',
+        .filter(|process| process.parent == me)
+        .map(|process| ChildProcess {
+            pid: process.pid,
+            zombie: process.state == crate::platform::RunState::Zombie,
         })
         .collect()
 }

@@ -272,7 +272,7 @@ fn start_blocked<'scope, T: Send + 'scope>(
             })
         })
         .collect();
-    let tids: Vec<i32> = tids.iter().take(count).collect();
+    let tids: Vec<measure::ThreadId> = tids.iter().take(count).collect();
     measure::wait_until_blocked(&tids, BLOCK_PATIENCE);
     handles
 }
@@ -430,15 +430,16 @@ fn blocked_pop_uses_no_cpu_time() {
 const WAIT_SAMPLES: usize = 40;
 const WAIT_SAMPLE_GAP: Duration = Duration::from_millis(10);
 
-/// What the kernel says thread `tid` of this process is waiting in: the wait channel, and
-/// the system call number where the wait channel is hidden.
-fn kernel_wait_of(tid: i32) -> (String, Option<i64>) {
-    let task = format!("/proc/self/task/{tid}");
-    let wchan = std::fs::read_to_string(format!("{task}/wchan")).unwrap_or_default();
-    let syscall = std::fs::read_to_string(format!("{task}/syscall"))
-        .ok()
-        .and_then(|text| text.split_whitespace().next().and_then(|n| n.parse().ok()));
-    (wchan, syscall)
+/// Whether the kernel shows thread `tid` of this process asleep on a timer (a sleep) rather
+/// than waiting to be woken. Linux tells (wait channel and system call); macOS does not, so
+/// there a queue that polls with `sleep` is only told from one that spins, not from a Condvar.
+fn asleep_on_a_timer(tid: measure::ThreadId) -> bool {
+    harness::platform::own_thread(tid)
+        .and_then(|thread| thread.wait)
+        .is_some_and(|wait| {
+            wait.channel.contains("nanosleep")
+                || wait.call == Some(harness::platform::BlockingCall::Sleep)
+        })
 }
 
 /// A consumer blocked on an empty queue must wait on a condition, so the kernel shows it asleep
@@ -460,12 +461,7 @@ fn blocked_pop_waits_on_a_condition() {
         let (mut on_a_timer, mut not_asleep) = (0, 0);
         for _ in 0..WAIT_SAMPLES {
             std::thread::sleep(WAIT_SAMPLE_GAP);
-            let (wchan, syscall) = kernel_wait_of(tid);
-            // The system call numbers of nanosleep and clock_nanosleep differ by architecture.
-            let asleep_on_a_timer = syscall.is_some_and(|number: i64| {
-                number == libc::SYS_nanosleep || number == libc::SYS_clock_nanosleep
-            });
-            if wchan.contains("nanosleep") || asleep_on_a_timer {
+            if asleep_on_a_timer(tid) {
                 on_a_timer += 1;
             } else if !measure::is_blocked(tid) {
                 not_asleep += 1;

@@ -73,16 +73,12 @@ fn assert_no_children_left(after: &str) {
     }
 }
 
-/// The permissions column of the `/proc/self/maps` line whose range holds `address`.
-fn mapping_holding(address: usize) -> Option<String> {
-    let maps = std::fs::read_to_string("/proc/self/maps").expect("/proc/self/maps is readable");
-    maps.lines().find_map(|line| {
-        let mut columns = line.split_whitespace();
-        let (start, end) = columns.next()?.split_once('-')?;
-        let start = usize::from_str_radix(start, 16).ok()?;
-        let end = usize::from_str_radix(end, 16).ok()?;
-        (start <= address && address < end).then(|| columns.next().unwrap_or("").to_owned())
-    })
+/// Whether the page-aligned `bytes` at `address` are mapped in this process: `msync` refuses
+/// (ENOMEM on Linux and macOS alike) a range that is not.
+fn is_mapped(address: usize, bytes: usize) -> bool {
+    // SAFETY: msync with MS_ASYNC only schedules write-back of pages that are mapped, and
+    // reports the ones that are not; it never touches the memory.
+    unsafe { libc::msync(address as *mut libc::c_void, bytes, libc::MS_ASYNC) == 0 }
 }
 
 fn a_new_array_is_zero_filled() {
@@ -214,21 +210,37 @@ fn no_child_is_left_unreaped() {
 }
 
 fn the_mapping_is_shared_and_released_on_drop() {
-    let array = SharedArray::new(1 << 16)
-        .unwrap_or_else(|error| panic!("SharedArray::new failed: {error}"));
+    const LEN: usize = 1 << 16;
+    let mut array =
+        SharedArray::new(LEN).unwrap_or_else(|error| panic!("SharedArray::new failed: {error}"));
     let address = array.as_slice().as_ptr() as usize;
-    let permissions = mapping_holding(address)
-        .unwrap_or_else(|| panic!("no line of /proc/self/maps holds the array at {address:#x}"));
+    // SAFETY: the child only writes into the array and leaves with _exit, running no code of
+    // the parent's that could hold a lock.
+    match unsafe { libc::fork() } {
+        -1 => panic!(
+            "the test could not fork: {}",
+            std::io::Error::last_os_error()
+        ),
+        0 => {
+            array.as_mut_slice()[LEN - 1] = 42.0;
+            // SAFETY: _exit ends the child at once, as a forked child must.
+            unsafe { libc::_exit(0) }
+        }
+        child => {
+            let mut status = 0;
+            // SAFETY: waitpid on the child just forked writes its status only.
+            unsafe { libc::waitpid(child, &mut status, 0) };
+        }
+    }
+    let seen = array.as_slice()[LEN - 1];
     assert!(
-        permissions.ends_with('s'),
-        "the array's mapping has permissions {permissions}: a trailing `p` is a private mapping, \
-         whose pages each child copies on write. Map it MAP_SHARED"
+        seen == 42.0,
+        "a forked child wrote 42 into the array, and the parent reads {seen}: the mapping is          private, so each child writes into a copy of its own that vanishes when it exits. Map          it MAP_SHARED"
     );
     drop(array);
     assert!(
-        mapping_holding(address).is_none(),
-        "the array's 512 KiB at {address:#x} are still mapped after drop: Drop must munmap them, \
-         or every array ever made stays in the address space"
+        !is_mapped(address, LEN * std::mem::size_of::<f64>()),
+        "the array's 512 KiB at {address:#x} are still mapped after drop: Drop must munmap them,          or every array ever made stays in the address space"
     );
 }
 

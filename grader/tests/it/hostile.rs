@@ -48,14 +48,11 @@ fn scratch_dir(name: &str) -> PathBuf {
 
 /// Processes on the machine whose name is `name`.
 fn processes_named(name: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let comm = entry.path().join("comm");
-        if std::fs::read_to_string(comm).is_ok_and(|c| c.trim() == name) {
-            found.push(entry.file_name().to_string_lossy().into_owned());
-        }
-    }
-    found
+    harness::platform::processes()
+        .into_iter()
+        .filter(|p| p.name == name)
+        .map(|p| p.pid.to_string())
+        .collect()
 }
 
 #[test]
@@ -448,10 +445,12 @@ mod sandbox {
 
     /// Processes on the machine whose name starts with `attack-`, as the fixture names them.
     fn hostile_processes() -> Vec<String> {
-        harness::procfs::all_processes()
+        harness::platform::processes()
             .into_iter()
-            .filter(|(_, stat)| stat.name.starts_with("attack-") && stat.state != 'Z')
-            .map(|(pid, stat)| format!("{pid} ({})", stat.name))
+            .filter(|p| {
+                p.name.starts_with("attack-") && p.state != harness::platform::RunState::Zombie
+            })
+            .map(|p| format!("{} ({})", p.pid, p.name))
             .collect()
     }
 

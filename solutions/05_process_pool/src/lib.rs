@@ -6,11 +6,10 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::panic::{self, AssertUnwindSafe};
 
 use nix::errno::Errno;
-use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
-use nix::unistd::{fork, pipe2, ForkResult, Pid};
+use nix::unistd::{fork, pipe, ForkResult, Pid};
 
 /// The work a pool does: bytes in, bytes out. A plain function pointer, because a forked
 /// worker shares the parent's code but nothing the parent builds after the fork.
@@ -101,8 +100,10 @@ impl ProcessPool {
 
     // ANCHOR: fork
     fn start_worker(&self) -> io::Result<Worker> {
-        let (request_read, request_write) = pipe2(OFlag::O_CLOEXEC)?;
-        let (result_read, result_write) = pipe2(OFlag::O_CLOEXEC)?;
+        // Plain `pipe`, not `pipe2`: macOS has no `pipe2`. The workers are forked, never
+        // exec'd, so close-on-exec would change nothing.
+        let (request_read, request_write) = pipe()?;
+        let (result_read, result_write) = pipe()?;
         // SAFETY: the child only runs the job and plain reads and writes, then `_exit`s; the
         // tests and the pool run no other threads that could hold a lock across the fork.
         match unsafe { fork() }? {

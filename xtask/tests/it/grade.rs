@@ -423,12 +423,9 @@ fn hostile_submission(dir: &Path, attempt: &str, marker: &str) {
 }
 
 fn processes_named(name: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .expect("/proc")
-        .flatten()
-        .filter(|entry| {
-            std::fs::read_to_string(entry.path().join("comm")).is_ok_and(|c| c.trim() == name)
-        })
+    harness::platform::processes()
+        .into_iter()
+        .filter(|p| p.name == name)
         .count()
 }
 
