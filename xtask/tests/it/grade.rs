@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::util::{copy_dir, fresh_dir, root, stderr_of, xtask};
+use crate::util::{copy_dir, fresh_dir, processes_named, root, stderr_of, xtask};
 use grader::format;
 use grader::grade::{ExerciseStatus, GradeReport, TestLabel};
 use grader::suite::SuiteKind;
@@ -420,16 +420,6 @@ fn hostile_submission(dir: &Path, attempt: &str, marker: &str) {
     let crate_dir = dir.join("01_race_counter");
     copy_dir(&root().join("exercises/01_race_counter"), &crate_dir);
     std::fs::write(crate_dir.join("src/lib.rs"), source).expect("writing the attempt");
-}
-
-fn processes_named(name: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .expect("/proc")
-        .flatten()
-        .filter(|entry| {
-            std::fs::read_to_string(entry.path().join("comm")).is_ok_and(|c| c.trim() == name)
-        })
-        .count()
 }
 
 #[test]
