@@ -219,6 +219,23 @@ fn with_room_for_legend(top: f64, entries: usize) -> f64 {
 
 /// A tick label formatter that leaves a label blank when the tick before it printed the same
 /// text: on a logarithmic axis two ticks can round to one number ("100", "100").
+/// The values 1, 2 and 5 times a power of ten between `low` and `high`: marks for a logarithmic
+/// axis that are evenly spread on it and read as round numbers.
+fn marks_1_2_5(low: f64, high: f64) -> Vec<f64> {
+    let mut marks = Vec::new();
+    let mut decade = 10f64.powf(low.log10().floor());
+    while decade <= high {
+        marks.extend(
+            [1.0, 2.0, 5.0]
+                .map(|step| step * decade)
+                .into_iter()
+                .filter(|mark| (low..=high).contains(mark)),
+        );
+        decade *= 10.0;
+    }
+    marks
+}
+
 fn without_repeats(format: impl Fn(f64) -> String) -> impl Fn(&f64) -> String {
     let last = std::cell::RefCell::new(String::new());
     move |value| {
@@ -408,15 +425,17 @@ pub fn granularity(
             .y_label_area_size(60)
             .build_cartesian_2d(
                 (0.7..largest_batch as f64 * 1.5).log_scale(),
-                (bottom..top).log_scale(),
+                // plotters marks a logarithmic axis from its first power of ten up, which
+                // left the fast batches, all below 100 ms, without a single mark.
+                (bottom..top)
+                    .log_scale()
+                    .with_key_points(marks_1_2_5(bottom, top)),
             )?;
         chart
             .configure_mesh()
             .light_line_style(WHITE)
             .x_label_formatter(&without_repeats(|size| thousands(size.round() as u64)))
-            // Enough marks that the fast batches, far below 100 ms, can be read off too.
-            .y_labels(14)
-            .y_label_formatter(&without_repeats(|time| format!("{time:.0}")))
+            .y_label_formatter(&without_repeats(|time| format!("{time}")))
             .label_style((FONT, TEXT))
             .axis_desc_style((FONT, TEXT))
             .x_desc("items per batch (one rayon task each)")
@@ -454,6 +473,12 @@ mod tests {
 
     fn machine() -> Machine {
         Machine::two_cores_on_a_fixed_day()
+    }
+
+    #[test]
+    fn a_logarithmic_axis_is_marked_below_its_first_power_of_ten() {
+        assert_eq!(marks_1_2_5(14.0, 405.0), [20.0, 50.0, 100.0, 200.0]);
+        assert_eq!(marks_1_2_5(0.3, 3.0), [0.5, 1.0, 2.0]);
     }
 
     #[test]

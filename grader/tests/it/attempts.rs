@@ -17,9 +17,7 @@ use grader::subject::Subject;
 use grader::verdict::{Expected, VerdictLabel};
 use grader::workspace::Workspace;
 
-fn workspace() -> Workspace {
-    Workspace::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("..")).expect("the checkout opens")
-}
+use crate::util::{one_at_a_time, workspace};
 
 fn attempt_files() -> Vec<(String, PathBuf)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -46,7 +44,7 @@ fn attempt_files() -> Vec<(String, PathBuf)> {
 
 #[test]
 fn every_attempt_gets_the_verdict_it_declares() {
-    let _serial = crate::util::one_at_a_time();
+    let _serial = one_at_a_time();
     grader::reaper::become_subreaper();
     let workspace = workspace();
     let catalog = Catalog::load(&workspace).expect("the catalog loads");
@@ -130,7 +128,7 @@ fn passes_every_clock_free_test(
 
 #[test]
 fn compiler_errors_point_at_the_learners_file_not_the_scratch_crate() {
-    let _serial = crate::util::one_at_a_time();
+    let _serial = one_at_a_time();
     let workspace = workspace();
     let catalog = Catalog::load(&workspace).expect("the catalog loads");
     let exercise = catalog.find("01").expect("exercise 01 exists");
@@ -160,7 +158,7 @@ fn compiler_errors_point_at_the_learners_file_not_the_scratch_crate() {
 
 #[test]
 fn a_mutant_that_slips_through_fails_verify() {
-    let _serial = crate::util::one_at_a_time();
+    let _serial = one_at_a_time();
     let workspace = workspace();
     let catalog = Catalog::load(&workspace).expect("the catalog loads");
     let exercise = catalog.find("01").expect("exercise 01 exists");
@@ -198,7 +196,7 @@ replace = "    /// Adds `n`."
 /// says which of how many it is.
 #[test]
 fn a_check_tells_its_observer_every_step() {
-    let _serial = crate::util::one_at_a_time();
+    let _serial = one_at_a_time();
     use grader::events::{Event, Observer};
     use std::sync::{Arc, Mutex};
     let workspace = workspace();

@@ -6,7 +6,7 @@
 //! `sync.rs`, visible tests and (in a fork) hidden tests are never used, only listed as ignored.
 //! Each case prints how long it took to get its verdict; nothing asserts on time.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use grader::catalog::{Catalog, Exercise};
@@ -18,9 +18,7 @@ use grader::submission::Submission;
 use grader::verdict::VerdictLabel;
 use grader::workspace::Workspace;
 
-fn workspace() -> Workspace {
-    Workspace::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("..")).expect("the checkout opens")
-}
+use crate::util::{fresh_dir, one_at_a_time, workspace};
 
 fn exercise_01(workspace: &Workspace) -> Exercise {
     Catalog::load(workspace)
@@ -37,15 +35,6 @@ fn attempt(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("hostile")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a folder under target/");
-    dir
-}
-
 /// Processes on the machine whose name is `name`.
 fn processes_named(name: &str) -> Vec<String> {
     harness::platform::processes()
@@ -57,13 +46,13 @@ fn processes_named(name: &str) -> Vec<String> {
 
 #[test]
 fn fifty_forked_children_are_a_leak_and_none_survives_grading() {
-    let _serial = crate::util::one_at_a_time();
+    let _serial = one_at_a_time();
     grader::reaper::become_subreaper();
     let workspace = workspace();
     let exercise = exercise_01(&workspace);
     // A name of this run only, so another grader on the machine cannot confuse the count.
     let marker = format!("hf{}", std::process::id());
-    let dir = scratch_dir("forks");
+    let dir = fresh_dir("hostile", "forks");
     let path = dir.join("forks_fifty_children_marked.toml");
     std::fs::write(
         &path,
@@ -95,10 +84,10 @@ fn fifty_forked_children_are_a_leak_and_none_survives_grading() {
 
 #[test]
 fn a_flood_of_output_is_capped_and_still_judged() {
-    let _serial = crate::util::one_at_a_time();
+    let _serial = one_at_a_time();
     let workspace = workspace();
     let exercise = exercise_01(&workspace);
-    let dir = scratch_dir("flood");
+    let dir = fresh_dir("hostile", "flood");
     let path = dir.join("floods_stdout.toml");
     std::fs::write(&path, attempt("floods_stdout")).expect("writing the attempt");
     let mutant = Mutant::load(&path).expect("the attempt parses");
@@ -165,9 +154,9 @@ fn copy_stub(workspace: &Workspace, to: &Path) {
 /// (visible tests); the canonical copies give the stub its ordinary failing grade.
 #[test]
 fn a_submissions_manifest_build_script_dependency_sync_and_tests_are_ignored() {
-    let _serial = crate::util::one_at_a_time();
+    let _serial = one_at_a_time();
     let workspace = workspace();
-    let dir = scratch_dir("manifest");
+    let dir = fresh_dir("hostile", "manifest");
     let crate_dir = dir.join("exercises").join("01_race_counter");
     copy_stub(&workspace, &crate_dir);
     let marker = dir.join("build-script-ran");
@@ -248,9 +237,9 @@ fn a_submissions_manifest_build_script_dependency_sync_and_tests_are_ignored() {
 /// A student's fork whose hidden tests were replaced by ones that always pass.
 #[test]
 fn a_fork_with_rewritten_hidden_tests_is_graded_by_the_canonical_ones() {
-    let _serial = crate::util::one_at_a_time();
+    let _serial = one_at_a_time();
     let workspace = workspace();
-    let dir = scratch_dir("fork");
+    let dir = fresh_dir("hostile", "fork");
     copy_stub(&workspace, &dir.join("exercises").join("01_race_counter"));
     let hidden = dir.join("grader/hidden/01_race_counter");
     std::fs::create_dir_all(&hidden).expect("grader/hidden/");
@@ -294,9 +283,9 @@ fn a_fork_with_rewritten_hidden_tests_is_graded_by_the_canonical_ones() {
 /// A fork whose `src/lib.rs` is a symlink to the reference solution in the same repository.
 #[test]
 fn a_symlink_to_the_solution_is_not_followed() {
-    let _serial = crate::util::one_at_a_time();
+    let _serial = one_at_a_time();
     let workspace = workspace();
-    let dir = scratch_dir("symlink");
+    let dir = fresh_dir("hostile", "symlink");
     let crate_dir = dir.join("exercises").join("01_race_counter");
     copy_stub(&workspace, &crate_dir);
     let lib = crate_dir.join("src").join("lib.rs");
@@ -338,6 +327,8 @@ mod sandbox {
     use grader::runner::{self, RawRun, RunRequest};
     use grader::sandbox::{self, Isolation};
     use grader::verdict::{self, Verdict, VerdictLabel};
+
+    use crate::util::{checkout, one_at_a_time};
 
     /// One attack, the weakest level that stops it, and the verdicts that count as stopped.
     struct Attack {
@@ -415,10 +406,6 @@ mod sandbox {
         std::fs::write(&file, "// alice's counter\n").unwrap();
     }
 
-    fn checkout() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-    }
-
     fn run_attack(attack: &Attack, level: Isolation) -> (RawRun, Verdict, Duration) {
         let request = RunRequest {
             executable: PathBuf::from(env!("CARGO_BIN_EXE_hostile_fixture")),
@@ -460,7 +447,7 @@ mod sandbox {
 
     #[test]
     fn every_attack_is_stopped_at_every_level_that_claims_to_stop_it() {
-        let _serial = crate::util::one_at_a_time();
+        let _serial = one_at_a_time();
         grader::reaper::become_subreaper();
         let machine = sandbox::isolation();
         eprintln!("this machine allows isolation: {machine}");
@@ -534,7 +521,7 @@ mod sandbox {
     /// above can fail and its `fail` there is the sandbox's doing.
     #[test]
     fn without_a_sandbox_the_harmless_attacks_succeed() {
-        let _serial = crate::util::one_at_a_time();
+        let _serial = one_at_a_time();
         grader::reaper::become_subreaper();
         make_roster();
         let _service = listen_on_the_machine();
@@ -566,7 +553,7 @@ mod sandbox {
     /// level named with its size and removed.
     #[test]
     fn files_left_in_the_scratch_folder_are_reported_and_removed() {
-        let _serial = crate::util::one_at_a_time();
+        let _serial = one_at_a_time();
         let machine = sandbox::isolation();
         let attack = attack("fill_the_scratch_folder", Isolation::Minimal, &[]);
         for level in Isolation::ALL.into_iter().filter(|level| *level >= machine) {

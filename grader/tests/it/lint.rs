@@ -10,7 +10,8 @@ use grader::catalog::{Capabilities, Catalog};
 use grader::lint::{self, Decision, Rules};
 use grader::scratch::{self, Profile};
 use grader::subject::{Subject, SubjectKind};
-use grader::workspace::Workspace;
+
+use crate::util::workspace;
 
 const COURSE: &[&str] = &[
     "crossbeam",
@@ -50,10 +51,6 @@ fn threads() -> Capabilities {
 /// Exercise 05's capabilities, read from its exercise.toml.
 fn process_pool() -> Capabilities {
     catalog().find("05").unwrap().meta.capabilities.clone()
-}
-
-fn workspace() -> Workspace {
-    Workspace::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("..")).expect("the checkout opens")
 }
 
 fn catalog() -> Catalog {

@@ -1,4 +1,4 @@
-//! A hidden-test binary whose tests are attacks on the grader, for `tests/hostile.rs`.
+//! A hidden-test binary whose tests are attacks on the grader, for `tests/it/hostile.rs`.
 //!
 //! It speaks the harness protocol like any hidden test binary but is written by hand, with
 //! `unsafe` and raw system calls, so it goes around every compile-time check and proves what
@@ -229,7 +229,7 @@ fn fork_bomb() {
     }
 }
 
-/// The port `tests/hostile.rs` listens on, on the machine's loopback.
+/// The port `tests/it/hostile.rs` listens on, on the machine's loopback.
 const HOST_PORT: u16 = 47_613;
 
 /// A TCP connection to a service of the machine (the suite listens on [`HOST_PORT`]). The

@@ -7,19 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use crate::util::{read, root, xtask};
 
 fn book_source() -> PathBuf {
     root().join("book").join("src")
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
 
 fn summary() -> String {
@@ -43,9 +34,7 @@ fn markdown_files(folder: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn the_book_builds_its_code_passes_and_no_internal_link_is_dead() {
-    let output = Command::cargo_bin("xtask")
-        .expect("the xtask binary is built")
-        .env("NO_COLOR", "1")
+    let output = xtask()
         .env("CARGO_WORKSPACE_DIR", root())
         .arg("book")
         .output()

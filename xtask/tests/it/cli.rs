@@ -3,15 +3,9 @@
 //! Tests that read or write `target/threadlings/progress.json` hold `util::progress_file()`
 //! so they never interleave their read-modify-write of that file.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn xtask() -> Command {
-    let mut command = Command::cargo_bin("xtask").expect("the xtask binary is built");
-    // Plain text whatever the terminal, so assertions and snapshots see no colour codes.
-    command.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
-    command
-}
+use crate::util::{progress_file, root, xtask};
 
 /// Runs xtask with `args` and returns its exit code and stdout.
 fn run(args: &[&str]) -> (Option<i32>, String) {
@@ -63,7 +57,7 @@ fn a_missing_argument_exits_2_with_usage() {
 
 #[test]
 fn every_way_of_naming_an_exercise_finds_it() {
-    let _progress = crate::util::progress_file();
+    let _progress = progress_file();
     for name in ["1", "01", "race_counter", "01_race_counter"] {
         xtask()
             .args([
@@ -83,7 +77,7 @@ fn every_way_of_naming_an_exercise_finds_it() {
 /// shows what a newcomer reads first: lost updates counted and explained, `todo!()` located.
 #[test]
 fn checking_the_stub_fails_with_a_report_that_teaches() {
-    let _progress = crate::util::progress_file();
+    let _progress = progress_file();
     let (code, stdout) = run(&["check", "01"]);
     assert_eq!(
         code,
@@ -114,10 +108,7 @@ fn checking_the_stub_fails_with_a_report_that_teaches() {
 
 #[test]
 fn checking_the_solution_passes_and_points_to_the_next_exercise() {
-    if !std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../solutions")
-        .is_dir()
-    {
+    if !root().join("solutions").is_dir() {
         eprintln!("skipped: the student edition has no solutions/ to check");
         return;
     }
@@ -131,7 +122,7 @@ fn checking_the_solution_passes_and_points_to_the_next_exercise() {
 
 #[test]
 fn hints_come_one_at_a_time_and_stop_at_the_last() {
-    let _progress = crate::util::progress_file();
+    let _progress = progress_file();
     let hint_number = || {
         let (code, stdout) = run(&["hint", "01"]);
         assert_eq!(code, Some(0), "hint succeeds:\n{stdout}");

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::util::{copy_dir, fresh_dir, root, stderr_of, xtask};
+use crate::util::{copy_dir, fresh_dir, processes_named, root, stderr_of, xtask};
 use grader::format;
 use grader::grade::{ExerciseStatus, GradeReport, TestLabel};
 use grader::suite::SuiteKind;
@@ -420,13 +420,6 @@ fn hostile_submission(dir: &Path, attempt: &str, marker: &str) {
     let crate_dir = dir.join("01_race_counter");
     copy_dir(&root().join("exercises/01_race_counter"), &crate_dir);
     std::fs::write(crate_dir.join("src/lib.rs"), source).expect("writing the attempt");
-}
-
-fn processes_named(name: &str) -> usize {
-    harness::platform::processes()
-        .into_iter()
-        .filter(|p| p.name == name)
-        .count()
 }
 
 #[test]

@@ -10,8 +10,8 @@
 //! `grader/tests/it/hostile.rs`.)
 //!
 //! Other tests of this binary grade beside it, so "nothing left running" is asked of orphans:
-//! a grader adopts its tests' orphans and kills them, so a hidden-test process of this checkout
-//! whose parent is init outlived its grader, whichever test started it.
+//! a grader adopts its tests' orphans and kills them, so a hidden-test process whose parent is
+//! init outlived its grader, whichever test started it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use crate::util::{copy_dir, fresh_dir, root, stderr_of, xtask};
 use grader::format;
 use grader::grade::{ExerciseStatus, GradeReport};
+use harness::platform::RunState;
 
 /// The attackers: (student, exercise, attempt in `grader/tests/attempts/`).
 const ATTACKERS: &[(&str, &str, &str)] = &[
@@ -107,36 +108,15 @@ fn checkout_status() -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// Processes running an executable under `dir` (the grader builds hidden tests there) that
-/// init has adopted: their grader is gone and did not take them with it.
-fn orphans_running_from(dir: &Path) -> Vec<String> {
-    let dir = dir.canonicalize().expect("the folder exists");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let proc_dir = entry.path();
-        let Ok(stat) = std::fs::read_to_string(proc_dir.join("stat")) else {
-            continue;
-        };
-        // After the name in parentheses: state, then the parent's pid.
-        let mut fields = stat
-            .rsplit_once(") ")
-            .map(|(_, rest)| rest)
-            .unwrap_or("")
-            .split(' ');
-        let (state, parent) = (fields.next(), fields.next());
-        let adopted_by_init = state != Some("Z") && parent == Some("1");
-        if adopted_by_init
-            && std::fs::read_link(proc_dir.join("exe")).is_ok_and(|exe| exe.starts_with(&dir))
-        {
-            let name = std::fs::read_to_string(proc_dir.join("comm")).unwrap_or_default();
-            found.push(format!(
-                "{} ({})",
-                entry.file_name().to_string_lossy(),
-                name.trim()
-            ));
-        }
-    }
-    found
+/// Hidden-test processes (the grader names every hidden-test binary `hidden-*`, and a fork
+/// keeps its parent's name) that init has adopted: their grader is gone and did not take them
+/// with it.
+fn orphaned_test_processes() -> Vec<String> {
+    harness::platform::processes()
+        .into_iter()
+        .filter(|p| p.parent == 1 && p.state != RunState::Zombie && p.name.starts_with("hidden"))
+        .map(|p| format!("{} ({})", p.pid, p.name))
+        .collect()
 }
 
 #[test]
@@ -224,7 +204,7 @@ fn attackers_in_a_roster_change_nothing_for_the_honest_students_or_the_checkout(
         "grading the class changed the checkout"
     );
     assert_eq!(
-        orphans_running_from(&root().join("target/threadlings")),
+        orphaned_test_processes(),
         Vec::<String>::new(),
         "processes the class started outlived the grading"
     );

@@ -6,15 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::util::{copy_dir, fresh_dir, root, stderr_of, xtask};
+use crate::util::{copy_dir, fresh_dir, read, root, stderr_of, xtask};
 use assert_cmd::Command;
 
 fn run(command: &mut Command) -> Output {
     command.output().expect("xtask runs")
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 /// Grades `roster` (exercise 01 only) into `out` with the extra arguments.

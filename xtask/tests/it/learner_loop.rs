@@ -17,6 +17,8 @@ use grader::subject::Subject;
 use grader::workspace::Workspace;
 use predicates::prelude::*;
 
+use crate::util::{copy_dir, root, workspace, xtask};
+
 /// A private copy of the checkout: what a learner has after `git clone`.
 struct Checkout {
     root: PathBuf,
@@ -28,12 +30,12 @@ impl Checkout {
             .join("learner-loop")
             .join(name);
         let _ = std::fs::remove_dir_all(&root);
-        let real = real_checkout();
+        let real = crate::util::root();
         for file in ["Cargo.toml", "Cargo.lock", ".gitignore"] {
-            copy(&real.join(file), &root.join(file));
+            copy_dir(&real.join(file), &root.join(file));
         }
         for folder in ["grader", "exercises", "solutions"] {
-            copy(&real.join(folder), &root.join(folder));
+            copy_dir(&real.join(folder), &root.join(folder));
         }
         for args in [
             &["init", "--quiet"][..],
@@ -57,11 +59,8 @@ impl Checkout {
 
     /// `cargo xtask` run on this copy, in plain text.
     fn xtask(&self) -> Command {
-        let mut command = Command::cargo_bin("xtask").expect("the xtask binary is built");
-        command
-            .env("CARGO_WORKSPACE_DIR", &self.root)
-            .env("NO_COLOR", "1")
-            .env_remove("CLICOLOR_FORCE");
+        let mut command = xtask();
+        command.env("CARGO_WORKSPACE_DIR", &self.root);
         command
     }
 
@@ -102,7 +101,7 @@ impl Checkout {
     /// Links this copy's scratch build folder to the real checkout's, so the exercises'
     /// dependencies compile once for both.
     fn share_build_folder(&self) {
-        let real = real_checkout().join("target/threadlings/build");
+        let real = root().join("target/threadlings/build");
         std::fs::create_dir_all(&real).expect("the real build folder can be created");
         let link = self.root.join("target/threadlings/build");
         std::fs::create_dir_all(link.parent().unwrap()).unwrap();
@@ -126,28 +125,6 @@ impl Drop for Checkout {
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.root);
         }
-    }
-}
-
-fn real_checkout() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask sits in the checkout")
-        .to_owned()
-}
-
-/// Copies a file or a folder, leaving out build output.
-fn copy(from: &Path, to: &Path) {
-    if from.is_dir() {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap().flatten() {
-            if entry.file_name() != "target" {
-                copy(&entry.path(), &to.join(entry.file_name()));
-            }
-        }
-    } else {
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(from, to).unwrap_or_else(|e| panic!("cannot copy {}: {e}", from.display()));
     }
 }
 
@@ -189,7 +166,7 @@ fn list_as_json_gives_the_same_facts() {
     let json: serde_json::Value =
         serde_json::from_str(&checkout.stdout(&["list", "--format", "json"]))
             .expect("list --format json prints JSON");
-    let exercises = Catalog::load(&Workspace::open(real_checkout()).expect("the checkout opens"))
+    let exercises = Catalog::load(&workspace())
         .expect("the catalog loads")
         .exercises
         .len();
@@ -323,7 +300,7 @@ fn reset_backs_up_outside_target_and_out_of_git_and_lists_the_backups() {
 fn watch_moves_on_to_the_next_unsolved_exercise_and_q_quits_at_once() {
     let checkout = Checkout::new("watch");
     checkout.share_build_folder();
-    copy(
+    copy_dir(
         &checkout.root.join("solutions/01_race_counter/src/lib.rs"),
         &checkout.lib_rs("01_race_counter"),
     );
@@ -378,7 +355,7 @@ fn watch_moves_on_to_the_next_unsolved_exercise_and_q_quits_at_once() {
 #[test]
 fn book_open_without_a_browser_prints_the_built_chapter() {
     let checkout = Checkout::new("book-open");
-    copy(&real_checkout().join("book"), &checkout.root.join("book"));
+    copy_dir(&root().join("book"), &checkout.root.join("book"));
     let chapter = checkout
         .root
         .join("target/book/exercises/01_race_counter.html");
@@ -409,7 +386,7 @@ fn book_open_without_a_browser_prints_the_built_chapter() {
 fn next_after_a_pass_skips_exercises_already_solved() {
     let checkout = Checkout::new("next");
     checkout.share_build_folder();
-    copy(
+    copy_dir(
         &checkout.root.join("solutions/01_race_counter/src/lib.rs"),
         &checkout.lib_rs("01_race_counter"),
     );

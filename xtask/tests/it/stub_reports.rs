@@ -6,24 +6,19 @@
 //! still varies between runs (times, process ids, addresses, the binary's hash) is masked, so
 //! a change in the words or the layout of any report shows up as a snapshot difference.
 
-use std::path::Path;
-
-use assert_cmd::Command;
 use grader::catalog::Catalog;
-use grader::workspace::Workspace;
+
+use crate::util::{progress_file, workspace, xtask};
 
 #[test]
 fn every_stub_fails_its_declared_test_with_the_same_report() {
     // Each check records the stub's failure in this checkout's progress file.
-    let _progress = crate::util::progress_file();
-    let workspace = Workspace::open(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .expect("the checkout opens");
+    let _progress = progress_file();
+    let workspace = workspace();
     let catalog = Catalog::load(&workspace).expect("the catalog loads");
     let filters = crate::util::report_filters();
     for exercise in &catalog.exercises {
-        let output = Command::cargo_bin("xtask")
-            .expect("the xtask binary is built")
-            .env("NO_COLOR", "1")
+        let output = xtask()
             .args(["check", &exercise.dir_name, "--test"])
             .arg(&exercise.meta.stub.rejected_by)
             .output()

@@ -1,5 +1,5 @@
-//! What xtask's integration tests share: the checkout, the binary, a fresh folder, and the
-//! lock on the checkout's own progress file.
+//! What xtask's integration tests share: the checkout, the binary, fresh folders and copies,
+//! and the lock on the checkout's own progress file.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -7,10 +7,19 @@ use std::process::Output;
 use std::sync::{Mutex, MutexGuard};
 
 use assert_cmd::Command;
+use grader::workspace::Workspace;
 
 /// The checkout the tests run in.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn workspace() -> Workspace {
+    Workspace::open(root()).expect("the checkout opens")
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 static PROGRESS: Mutex<()> = Mutex::new(());
@@ -38,17 +47,28 @@ pub fn fresh_dir(group: &str, name: &str) -> PathBuf {
     dir
 }
 
-/// Copies a folder and everything in it.
+/// Copies a file, or a folder and everything in it but build output (`target/`).
 pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("creating a folder");
-    for entry in std::fs::read_dir(from).expect("listing").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("a file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copying");
+    if from.is_dir() {
+        std::fs::create_dir_all(to).expect("creating a folder");
+        for entry in std::fs::read_dir(from).expect("listing").flatten() {
+            if entry.file_name() != "target" {
+                copy_dir(&entry.path(), &to.join(entry.file_name()));
+            }
         }
+    } else {
+        std::fs::create_dir_all(to.parent().expect("a file is in a folder"))
+            .expect("creating a folder");
+        std::fs::copy(from, to).unwrap_or_else(|e| panic!("cannot copy {}: {e}", from.display()));
     }
+}
+
+/// How many processes on the machine are named `name`.
+pub fn processes_named(name: &str) -> usize {
+    harness::platform::processes()
+        .into_iter()
+        .filter(|p| p.name == name)
+        .count()
 }
 
 pub fn stderr_of(output: &Output) -> String {

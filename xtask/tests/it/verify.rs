@@ -1,16 +1,11 @@
 //! The maintainers' gate, as part of `cargo test`: every solution passes, every stub fails for
 //! the reason its exercise teaches, and every mutant is rejected with the verdict it declares.
 
-use assert_cmd::Command;
+use crate::util::xtask;
 
 #[test]
 fn verify_holds_for_every_exercise() {
-    let output = Command::cargo_bin("xtask")
-        .expect("the xtask binary is built")
-        .env("NO_COLOR", "1")
-        .arg("verify")
-        .output()
-        .expect("xtask runs");
+    let output = xtask().arg("verify").output().expect("xtask runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
