@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -213,6 +213,9 @@ pub struct GradeRequest<'a> {
     pub private_dir: Option<&'a Path>,
     /// Called after each exercise, for progress output.
     pub on_exercise: &'a mut dyn FnMut(&ExerciseGrade),
+    /// The most time grading may take: exercises not started by then are not graded, and say
+    /// so, so that one slow submission cannot hold up a class. `None` grades everything.
+    pub budget: Option<Duration>,
 }
 
 /// Grades every exercise of `catalog`.
@@ -237,7 +240,23 @@ pub fn grade(
             Some(dir) => PrivateTests::load(dir, exercise)?,
             None => None,
         };
-        let graded = grade_exercise(workspace, exercise, private.as_ref(), request)?;
+        let spent = started.elapsed();
+        let graded = match request.budget.filter(|budget| spent >= *budget) {
+            // Between exercises, never inside one: a test already running has limits of its
+            // own, and a verdict cut short would not be one.
+            Some(budget) => not_graded(
+                exercise,
+                private.as_ref(),
+                ExerciseStatus::Error,
+                format!(
+                    "not graded: the time budget of {} s for one student ran out after {} s, \
+                     before this exercise; grade this student again with a larger --budget",
+                    budget.as_secs(),
+                    spent.as_secs()
+                ),
+            ),
+            None => grade_exercise(workspace, exercise, private.as_ref(), request)?,
+        };
         (request.on_exercise)(&graded);
         exercises.push(graded);
     }
