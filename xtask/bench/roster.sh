@@ -31,16 +31,17 @@ student() { # NAME FROM(exercises|solutions|half) MARK
     mkdir -p "$roster/$name/exercises/$exercise"
     cp -r "$source/$exercise/src" "$roster/$name/exercises/$exercise/"
     cp "$exercises_manifest_dir/$exercise/Cargo.toml" "$roster/$name/exercises/$exercise/"
-    if [ -n "$mark" ]; then
-      echo "// $mark" >>"$roster/$name/exercises/$exercise/src/lib.rs"
-    fi
+    echo "// $mark" >>"$roster/$name/exercises/$exercise/src/lib.rs"
   done
 }
 exercises_manifest_dir=exercises
+# Every run's code is new to the build folder (the run's folder is in each mark), so that a
+# run never reuses builds an earlier run left behind.
+run_id=$(basename "$work")
 for n in $(seq 1 "$per_kind"); do
-  student "full$n" solutions "written by full$n"
-  student "stub$n" exercises ""
-  student "half$n" half "written by half$n"
+  student "full$n" solutions "written by full$n in $run_id"
+  student "stub$n" exercises "untouched in $run_id"
+  student "half$n" half "written by half$n in $run_id"
 done
 for n in $(seq 1 "$per_kind"); do
   # Half copy a full solution, half copy a half-solved one.
@@ -94,12 +95,13 @@ else
 fi
 
 python3 - "$work/class/students" "$work/alone/students" "$students" "$wall" "$cpu" \
-  "$wall_alone" "$cpu_alone" "$before" "$peak" "$after" "$(nproc)" <<'PY'
+  "$wall_alone" "$cpu_alone" "$before" "$peak" "$after" "$(nproc)" "${BENCH_ALONE:-1}" <<'PY'
 import json, os, sys
 class_dir, alone_dir = sys.argv[1], sys.argv[2]
 students = int(sys.argv[3])
 wall, cpu, wall_alone, cpu_alone = map(float, sys.argv[4:8])
 before, peak, after, cores = map(int, sys.argv[8:12])
+compared = sys.argv[12] == "1"
 def points(folder):
     found = {}
     for name in sorted(os.listdir(folder)):
@@ -116,7 +118,8 @@ def points(folder):
 together, alone = points(class_dir), points(alone_dir)
 print(f"class graded together: {wall:.0f} s wall, {wall * cores / students:.1f} s machine time "
       f"({cores} cores) and {cpu / students:.1f} s CPU per student")
-print(f"each student alone:    {wall_alone:.0f} s wall, {wall_alone / students:.1f} s per student")
+if compared:
+    print(f"each student alone:    {wall_alone:.0f} s wall, {wall_alone / students:.1f} s per student")
 print(f"200 students at this rate: {wall / students * 200 / 3600:.1f} h on this machine")
 print(f"scratch build folder: {before} MB before, {peak} MB at its peak, {after} MB after "
       f"({(after - before) / students:.1f} MB kept per student)")
@@ -131,6 +134,9 @@ for student in sorted(set(together) | set(alone)):
             different.append(f"{student} {test[0]}::{test[1]}: together {a.get(test)} / alone {b.get(test)}")
 totals = {s: sum(p for p, _ in t.values()) for s, t in together.items() if isinstance(t, dict)}
 print("points together:", " ".join(f"{s}={p}" for s, p in sorted(totals.items())))
+if not compared:
+    print("not compared with grading each student alone (BENCH_ALONE=0)")
+    sys.exit(0)
 if different:
     print(f"{len(different)} tests got different points together and alone:")
     print("\n".join("  " + line for line in different))
