@@ -213,8 +213,9 @@ pub struct GradeRequest<'a> {
     pub private_dir: Option<&'a Path>,
     /// Called after each exercise, for progress output.
     pub on_exercise: &'a mut dyn FnMut(&ExerciseGrade),
-    /// The most time grading may take: exercises not started by then are not graded, and say
-    /// so, so that one slow submission cannot hold up a class. `None` grades everything.
+    /// The most CPU time grading may take ([`cpu_time`]): exercises not started by then are
+    /// not graded, and say so, so that one slow submission cannot hold up a class. `None`
+    /// grades everything.
     pub budget: Option<Duration>,
 }
 
@@ -234,13 +235,14 @@ pub fn grade(
             submission.ignored_changes(workspace),
         ),
     };
+    let cpu_at_start = cpu_time();
     let mut exercises = Vec::new();
     for exercise in &catalog.exercises {
         let private = match request.private_dir {
             Some(dir) => PrivateTests::load(dir, exercise)?,
             None => None,
         };
-        let spent = started.elapsed();
+        let spent = cpu_time().saturating_sub(cpu_at_start);
         let graded = match request.budget.filter(|budget| spent >= *budget) {
             // Between exercises, never inside one: a test already running has limits of its
             // own, and a verdict cut short would not be one.
@@ -249,8 +251,8 @@ pub fn grade(
                 private.as_ref(),
                 ExerciseStatus::Error,
                 format!(
-                    "not graded: the time budget of {} s for one student ran out after {} s, \
-                     before this exercise; grade this student again with a larger --budget",
+                    "not graded: the budget of {} s of CPU time for one student ran out after \
+                     {} s, before this exercise; grade this student again with a larger --budget",
                     budget.as_secs(),
                     spent.as_secs()
                 ),
@@ -271,6 +273,23 @@ pub fn grade(
         isolation: sandbox::isolation(),
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+/// The CPU time this process and every process it has waited for (builds, tests) have used.
+/// A budget counted in it is not eaten by a busy machine, the way wall time would be, so a
+/// correct solution graded beside other work is not cut short; a test that sleeps is stopped
+/// by its own limits instead.
+fn cpu_time() -> Duration {
+    use nix::sys::resource::{getrusage, UsageWho};
+    use nix::sys::time::TimeValLike;
+    [UsageWho::RUSAGE_SELF, UsageWho::RUSAGE_CHILDREN]
+        .into_iter()
+        .filter_map(|who| getrusage(who).ok())
+        .map(|usage| {
+            let micros = (usage.user_time() + usage.system_time()).num_microseconds();
+            Duration::from_micros(micros.max(0) as u64)
+        })
+        .sum()
 }
 
 fn grade_exercise(

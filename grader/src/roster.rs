@@ -349,8 +349,7 @@ fn turn_in(dir: &Path, whole: bool) -> Result<Turn> {
     let lock = |name: &str, how: FlockArg| {
         let path = dir.join(name);
         let file = open_lock(&path)?;
-        Flock::lock(file, how)
-            .map_err(|(_, errno)| Error::io("cannot lock", &path, errno.into()))
+        Flock::lock(file, how).map_err(|(_, errno)| Error::io("cannot lock", &path, errno.into()))
     };
     let gate = lock("gate.lock", FlockArg::LockExclusive)?;
     let how = if whole {

@@ -601,7 +601,7 @@ fn a_class_compiles_shared_code_once_and_leaves_no_students_build_behind() {
     assert!(
         exercise["message"]
             .as_str()
-            .is_some_and(|message| message.contains("time budget of 0 s")),
+            .is_some_and(|message| message.contains("budget of 0 s of CPU time")),
         "{report:#}"
     );
     assert_eq!(row(&read(&out.join("gradebook.csv")), "cy"), "cy,0,0,16,");
