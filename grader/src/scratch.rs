@@ -131,7 +131,8 @@ pub fn build_observed(
     if matches!(subject.kind, SubjectKind::Submission { .. }) {
         // A submission's crates are named by its code's fingerprint, so each is compiled once
         // and its incremental cache is never read again: it only costs disk and the time to
-        // write it. A learner's own exercise keeps one name across
+        // write it (measured: 227 MB for one full solution's 13 exercises, and 8 s of its
+        // 137 s of CPU time). A learner's own exercise keeps one name across
         // edits, so `check` after `check` does reuse the cache.
         cargo.env("CARGO_INCREMENTAL", "0");
     }
