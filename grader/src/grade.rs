@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -213,6 +213,10 @@ pub struct GradeRequest<'a> {
     pub private_dir: Option<&'a Path>,
     /// Called after each exercise, for progress output.
     pub on_exercise: &'a mut dyn FnMut(&ExerciseGrade),
+    /// The most CPU time grading may take ([`cpu_time`]): exercises not started by then are
+    /// not graded, and say so, so that one slow submission cannot hold up a class. `None`
+    /// grades everything.
+    pub budget: Option<Duration>,
 }
 
 /// Grades every exercise of `catalog`.
@@ -231,13 +235,30 @@ pub fn grade(
             submission.ignored_changes(workspace),
         ),
     };
+    let cpu_at_start = cpu_time();
     let mut exercises = Vec::new();
     for exercise in &catalog.exercises {
         let private = match request.private_dir {
             Some(dir) => PrivateTests::load(dir, exercise)?,
             None => None,
         };
-        let graded = grade_exercise(workspace, exercise, private.as_ref(), request)?;
+        let spent = cpu_time().saturating_sub(cpu_at_start);
+        let graded = match request.budget.filter(|budget| spent >= *budget) {
+            // Between exercises, never inside one: a test already running has limits of its
+            // own, and a verdict cut short would not be one.
+            Some(budget) => not_graded(
+                exercise,
+                private.as_ref(),
+                ExerciseStatus::Error,
+                format!(
+                    "not graded: the budget of {} s of CPU time for one student ran out after \
+                     {} s, before this exercise; grade this student again with a larger --budget",
+                    budget.as_secs(),
+                    spent.as_secs()
+                ),
+            ),
+            None => grade_exercise(workspace, exercise, private.as_ref(), request)?,
+        };
         (request.on_exercise)(&graded);
         exercises.push(graded);
     }
@@ -252,6 +273,23 @@ pub fn grade(
         isolation: sandbox::isolation(),
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+/// The CPU time this process and every process it has waited for (builds, tests) have used.
+/// A budget counted in it is not eaten by a busy machine, the way wall time would be, so a
+/// correct solution graded beside other work is not cut short; a test that sleeps is stopped
+/// by its own limits instead.
+fn cpu_time() -> Duration {
+    use nix::sys::resource::{getrusage, UsageWho};
+    use nix::sys::time::TimeValLike;
+    [UsageWho::RUSAGE_SELF, UsageWho::RUSAGE_CHILDREN]
+        .into_iter()
+        .filter_map(|who| getrusage(who).ok())
+        .map(|usage| {
+            let micros = (usage.user_time() + usage.system_time()).num_microseconds();
+            Duration::from_micros(micros.max(0) as u64)
+        })
+        .sum()
 }
 
 fn grade_exercise(

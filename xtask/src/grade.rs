@@ -63,7 +63,32 @@ pub struct Flags {
     /// gradebook
     #[arg(long = "student", value_name = "NAME", requires = "roster")]
     students: Vec<String>,
+    /// The most CPU seconds one student's grading may take, builds and tests included;
+    /// exercises not started by then are reported as not graded, with the reason (default with
+    /// --roster: 1200, else none)
+    #[arg(long, value_name = "SECS")]
+    budget: Option<u64>,
+    /// Take turns with the other graders of this checkout: timing tests run alone (set by
+    /// --roster for each student's grader)
+    #[arg(long, hide = true)]
+    take_turns: bool,
 }
+
+/// A roster student's budget of CPU seconds when none is given: about ten times the 133 s a
+/// student of the benchmark's mixed class took on average (xtask/bench/roster.sh), so that it only
+/// stops a submission that is slow on purpose or by accident, never changes a grade that
+/// grading alone would give.
+const ROSTER_BUDGET_SECS: u64 = 1200;
+
+/// The wall time a student's grader may take, in budgets, before the roster stops it: the
+/// grader enforces its CPU budget itself, so this only catches a grader that hangs, and is
+/// generous because waiting for the machine (a busy one, or another student's timing test)
+/// takes wall time but no CPU.
+const WALL_LIMIT_IN_BUDGETS: u32 = 4;
+
+/// Added to the wall limit: the exercise running when the budget ran out still finishes,
+/// within its tests' own limits.
+const BUDGET_GRACE: std::time::Duration = std::time::Duration::from_secs(600);
 
 fn parse_shard(text: &str) -> std::result::Result<(usize, usize), String> {
     let parsed = text
@@ -127,6 +152,9 @@ impl Flags {
                 )
             );
         }
+        if self.take_turns {
+            roster::take_turns(&workspace);
+        }
         let mut catalog = crate::catalog(&workspace)?;
         if let Some(hidden) = &self.hidden {
             grader::submission::PrivateTests::check_folders(hidden, &catalog)?;
@@ -139,7 +167,7 @@ impl Flags {
             catalog.exercises = chosen;
         }
         if let Some(roster_dir) = &self.roster {
-            return self.run_roster(&workspace, roster_dir);
+            return self.run_roster(&workspace, &catalog, roster_dir);
         }
         let source = match &self.submission {
             Some(dir) => Source::Submission(Submission::open(dir, self.label.as_deref())?),
@@ -156,6 +184,7 @@ impl Flags {
                 source: &source,
                 private_dir: self.hidden.as_deref(),
                 on_exercise: &mut on_exercise,
+                budget: self.budget.map(std::time::Duration::from_secs),
             },
         )?;
         let text = match self.format {
@@ -193,6 +222,7 @@ impl Flags {
     fn run_roster(
         &self,
         workspace: &grader::workspace::Workspace,
+        catalog: &grader::catalog::Catalog,
         roster_dir: &Path,
     ) -> Result<crate::Exit> {
         let mut students = roster::students(roster_dir)?;
@@ -247,6 +277,7 @@ impl Flags {
             }
         );
         let gradebook = out_dir.join("gradebook.csv");
+        let mut builds = roster::SharedBuilds::new(catalog, &students);
         let mut failure = None;
         let grade_one = |student: &Student| self.grade_student(&executable, &students_dir, student);
         let grades = roster::grade_all(&students, jobs, grade_one, &mut |student, grade| {
@@ -263,7 +294,12 @@ impl Flags {
             // The row is in the gradebook as soon as the student is done, so a run that stops
             // keeps everything graded so far.
             let written = record_student(&students_dir, student, grade)
-                .and_then(|()| crate::gradebook::write(&out_dir));
+                .and_then(|()| crate::gradebook::write(&out_dir))
+                .and_then(|_| {
+                    builds
+                        .done(workspace, catalog, student)
+                        .map_err(anyhow::Error::from)
+                });
             if let Err(error) = written {
                 failure.get_or_insert(error);
             }
@@ -301,6 +337,7 @@ impl Flags {
     ) -> StudentGrade {
         let json = roster::report_path(students_dir, &student.name);
         let _ = std::fs::remove_file(&json);
+        let budget = std::time::Duration::from_secs(self.budget.unwrap_or(ROSTER_BUDGET_SECS));
         let mut command = Command::new(executable);
         command
             .arg("grade")
@@ -308,6 +345,9 @@ impl Flags {
             .arg(&student.dir)
             .args(["--label", &student.name, "--format", "json", "--out"])
             .arg(&json)
+            .arg("--take-turns")
+            .arg("--budget")
+            .arg(budget.as_secs().to_string())
             .env("NO_COLOR", "1")
             .stdin(std::process::Stdio::null());
         if let Some(hidden) = &self.hidden {
@@ -317,8 +357,17 @@ impl Flags {
             command.args(["--exercise", exercise]);
         }
         grader::reaper::die_with_grader(&mut command);
-        let output = grader::reaper::output_own(&mut command)
+        let wall_limit = budget * WALL_LIMIT_IN_BUDGETS + BUDGET_GRACE;
+        let output = output_within(&mut command, wall_limit)
             .map_err(|e| NotGraded::new(format!("cannot run the grader: {e}")))?;
+        let Some(output) = output else {
+            return Err(NotGraded::new(format!(
+                "not graded: the grader was stopped after {} s of wall time, with a budget of \
+                 {} s of CPU time; grade this student again alone with a larger --budget",
+                wall_limit.as_secs(),
+                budget.as_secs()
+            )));
+        };
         if !matches!(output.status.code(), Some(0 | 1)) {
             let stderr = String::from_utf8_lossy(&output.stderr);
             let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
@@ -333,6 +382,56 @@ impl Flags {
         })?;
         format::json::from_json(&text).map_err(|e| NotGraded::new(e.to_string()))
     }
+}
+
+/// Runs `command` like `Command::output`, but kills it once `limit` has passed and then
+/// returns `None`: the roster's own guard, in case a student's grader overruns its budget.
+fn output_within(
+    command: &mut Command,
+    limit: std::time::Duration,
+) -> std::io::Result<Option<std::process::Output>> {
+    let mut child = grader::reaper::spawn_own(
+        command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    )?;
+    let pid = child.id();
+    let stdout = read_all(child.stdout.take());
+    let stderr = read_all(child.stderr.take());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() >= limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            grader::reaper::forget_own(pid);
+            // The readers are left behind: a process the grader started may still hold the
+            // pipes, and the roster must go on.
+            return Ok(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    grader::reaper::forget_own(pid);
+    Ok(Some(std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }))
+}
+
+/// Reads `pipe` to its end on a thread of its own.
+fn read_all<R: std::io::Read + Send + 'static>(
+    pipe: Option<R>,
+) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
 }
 
 fn paint_points(exercise: &ExerciseGrade) -> String {

@@ -135,6 +135,7 @@ fn grade_only_01(workspace: &Workspace, submission: Submission) -> GradeReport {
             source: &Source::Submission(submission),
             private_dir: None,
             on_exercise: &mut |_| {},
+            budget: None,
         },
     )
     .expect("grading runs")

@@ -29,6 +29,22 @@ fn grade_roster(roster: &Path, out: &Path, extra: &[&str]) -> Output {
     output
 }
 
+/// `grade` of exercise 01 of `submission`, written as `format`.
+fn grade_01_as(format: &str, submission: &Path) -> Command {
+    let mut command = xtask();
+    command
+        .args([
+            "grade",
+            "--exercise",
+            "01",
+            "--format",
+            format,
+            "--submission",
+        ])
+        .arg(submission);
+    command
+}
+
 /// A class of three on exercise 01: a full solution, the stub, and an upload nested one folder
 /// too deep, which cannot be graded and must still have its row.
 fn small_roster(dir: &Path) -> PathBuf {
@@ -520,16 +536,7 @@ fn the_books_workflows_keep_to_githubs_schema_and_classroom_gets_points_per_test
     // The workflow's format on the stub of 01: one entry per test with its own points.
     let dir = fresh_dir("instructors", "classroom");
     let out = dir.join("classroom.json");
-    let output = run(xtask()
-        .args([
-            "grade",
-            "--exercise",
-            "01",
-            "--format",
-            "classroom",
-            "--submission",
-        ])
-        .arg(root().join("exercises"))
+    let output = run(grade_01_as("classroom", &root().join("exercises"))
         .arg("--out")
         .arg(&out));
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
@@ -547,4 +554,75 @@ fn the_books_workflows_keep_to_githubs_schema_and_classroom_gets_points_per_test
         .iter()
         .filter(|test| test["status"] == "fail")
         .all(|test| test["score"] == 0 && !test["message"].as_str().unwrap_or("").is_empty()));
+}
+
+/// The scratch crate of `exercise` for the code in `dir`, named by its fingerprint.
+fn scratch_crate(exercise: &str, dir: &Path) -> PathBuf {
+    let subject = grader::subject::Subject::submission(dir, "any label").expect("the code reads");
+    root()
+        .join("target/threadlings/scratch")
+        .join(exercise)
+        .join(subject.key())
+}
+
+#[test]
+fn a_class_compiles_shared_code_once_and_leaves_no_students_build_behind() {
+    let dir = fresh_dir("instructors", "builds");
+    let roster = dir.join("submissions");
+    let solved = roster.join("ada/01_race_counter");
+    copy_dir(&root_solution(), &solved);
+    // A mark of this test's own, so that no other test's build has the same fingerprint.
+    let lib = solved.join("src/lib.rs");
+    std::fs::write(&lib, format!("{}\n// {}\n", read(&lib), dir.display()))
+        .expect("the mark is written");
+    copy_dir(&solved, &roster.join("bob/01_race_counter"));
+    copy_dir(
+        &root().join("exercises/01_race_counter"),
+        &roster.join("cy/01_race_counter"),
+    );
+
+    // Graded on its own, a submission's build stays, with the list of what it wrote.
+    let output = run(&mut grade_01_as("json", &roster.join("ada")));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let scratch = scratch_crate("01_race_counter", &solved);
+    let artifacts: Vec<PathBuf> = read(&scratch.join("artifacts.txt"))
+        .lines()
+        .map(PathBuf::from)
+        .collect();
+    assert!(
+        artifacts.iter().any(|file| file.exists()
+            && file
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("hidden-"))),
+        "the test binary is listed: {artifacts:?}"
+    );
+
+    // ada and bob share that build; it goes once both are graded, and so does every file of it.
+    let out = dir.join("class");
+    grade_roster(&roster, &out, &[]);
+    let gradebook = read(&out.join("gradebook.csv"));
+    assert_eq!(row(&gradebook, "ada"), "ada,16,16,16,");
+    assert_eq!(row(&gradebook, "bob"), "bob,16,16,16,");
+    assert_eq!(row(&gradebook, "cy"), "cy,1,1,16,");
+    for student in ["ada/01_race_counter", "cy/01_race_counter"] {
+        let scratch = scratch_crate("01_race_counter", &roster.join(student));
+        assert!(!scratch.exists(), "{} was left behind", scratch.display());
+    }
+    let left: Vec<&PathBuf> = artifacts.iter().filter(|file| file.exists()).collect();
+    assert!(left.is_empty(), "build outputs left behind: {left:?}");
+
+    // A student over budget is told which exercises were not graded, and why.
+    let output = grade_roster(&roster, &out, &["--student", "cy", "--budget", "0"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&out.join("students/cy.json"))).expect("JSON");
+    let exercise = &report["exercises"][0];
+    assert_eq!(exercise["status"], "error", "{report:#}");
+    assert!(
+        exercise["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("budget of 0 s of CPU time")),
+        "{report:#}"
+    );
+    assert_eq!(row(&read(&out.join("gradebook.csv")), "cy"), "cy,0,0,16,");
 }
