@@ -73,6 +73,15 @@ fn new_makes_zeroed_slots() {
             "a new PerThreadCounters has a total of {}, not 0",
             counters.total()
         );
+        let past_the_end = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            counters.slot(slots).load(Ordering::Relaxed)
+        }));
+        assert!(
+            past_the_end.is_err(),
+            "PerThreadCounters::new({slots}).slot({slots}) returned a counter: a thread with no \
+             slot of its own would share another's. Index the slots so that an index past the \
+             last one panics"
+        );
     }
 }
 
