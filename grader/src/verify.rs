@@ -63,8 +63,8 @@ pub const CONTRACT_FILE: &str = "contract.toml";
 
 /// Which mutants (and so which hidden tests, the ones that must reject them) prove each
 /// sentence of the contract. A sentence of `contract.toml` that no mutant names fails, and so
-/// does a mutant that names a sentence the file does not list. Without the file, the sentences
-/// the mutants name are shown, and the claim says that none can be found missing.
+/// does a mutant that names a sentence the file does not list. Without the file the claim
+/// fails too: no sentence could then be found unproved, so coverage would be claimed unseen.
 pub fn contract_coverage(exercise: &Exercise, mutants: &[Mutant]) -> Result<Vec<Claim>> {
     let mut proofs: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for mutant in mutants {
@@ -78,16 +78,18 @@ pub fn contract_coverage(exercise: &Exercise, mutants: &[Mutant]) -> Result<Vec<
     let proved_by = |id: &str| proofs.get(id).map(|found| found.join(", "));
     let path = exercise.hidden_dir.join(CONTRACT_FILE);
     if !path.exists() {
-        let shown: Vec<String> = proofs
-            .keys()
-            .map(|id| format!("\n      {id}: {}", proved_by(id).unwrap_or_default()))
-            .collect();
-        let words = format!(
-            "sentences the mutants prove (no {CONTRACT_FILE} lists every sentence, so none can \
-             be found missing yet):{}",
-            shown.concat()
+        let problem = format!(
+            "{} is missing: add it with one `\"{:02}.id\" = \"sentence\"` line per sentence of \
+             the chapter's contract, so that a sentence no mutant proves can be found",
+            path.display(),
+            exercise.meta.number
         );
-        return Ok(vec![claim(exercise, "contract", &words, None)]);
+        return Ok(vec![claim(
+            exercise,
+            "contract",
+            &format!("{CONTRACT_FILE} lists every sentence of the contract"),
+            Some(problem),
+        )]);
     }
     let sentences: BTreeMap<String, String> = toml::from_str(&error::read_to_string(&path)?)
         .map_err(|problem| Error::broken(&path, problem))?;
@@ -233,4 +235,56 @@ fn consistency(workspace: &Workspace, exercise: &Exercise) -> Vec<Claim> {
         .into_iter()
         .map(|finding| claim(exercise, "metadata", &finding.rule, finding.problem))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::catalog::Catalog;
+
+    /// The exercises of this checkout, or `None` in an edition without hidden mutants.
+    fn this_checkout() -> Option<Vec<Exercise>> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let workspace = Workspace::open(root).expect("the checkout opens");
+        if !workspace.solutions_dir().is_dir() {
+            eprintln!("skipped: this edition has no solutions and no mutants");
+            return None;
+        }
+        Some(Catalog::load(&workspace).expect("every exercise.toml loads").exercises)
+    }
+
+    #[test]
+    fn every_sentence_of_every_contract_is_named_by_a_mutant() {
+        let Some(exercises) = this_checkout() else {
+            return;
+        };
+        let unproved: Vec<String> = exercises
+            .iter()
+            .flat_map(|exercise| {
+                let mutants = Mutant::load_all(exercise).expect("the mutants load");
+                contract_coverage(exercise, &mutants).expect("contract.toml reads")
+            })
+            .filter_map(|claim| {
+                let problem = claim.problem?;
+                Some(format!("{} {}: {problem}", claim.exercise, claim.subject))
+            })
+            .collect();
+        assert!(unproved.is_empty(), "{}", unproved.join("\n"));
+    }
+
+    #[test]
+    fn a_missing_contract_file_is_a_failing_claim() {
+        let Some(exercises) = this_checkout() else {
+            return;
+        };
+        let empty = tempfile::tempdir().expect("a temporary folder");
+        let mut exercise = exercises[0].clone();
+        exercise.hidden_dir = empty.path().to_path_buf();
+        let claims = contract_coverage(&exercise, &[]).expect("no file is not an error");
+        assert_eq!(claims.len(), 1, "{claims:?}");
+        let problem = claims[0].problem.as_deref().expect("the claim fails");
+        assert!(problem.contains("contract.toml is missing"), "{problem}");
+    }
 }

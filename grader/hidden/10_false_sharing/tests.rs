@@ -74,6 +74,20 @@ fn new_makes_zeroed_slots() {
             counters.total()
         );
     }
+    // Last, and never with 0 slots: a panic the test expects must not be the first one a
+    // failing verdict reports.
+    for slots in [1, 5] {
+        let counters = false_sharing::PerThreadCounters::new(slots);
+        let past_the_end = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            counters.slot(slots).load(Ordering::Relaxed)
+        }));
+        assert!(
+            past_the_end.is_err(),
+            "PerThreadCounters::new({slots}).slot({slots}) returned a counter: a thread with no \
+             slot of its own would share another's. Index the slots so that an index past the \
+             last one panics"
+        );
+    }
 }
 
 fn each_thread_counts_in_its_own_slot() {
