@@ -252,7 +252,11 @@ mod tests {
             eprintln!("skipped: this edition has no solutions and no mutants");
             return None;
         }
-        Some(Catalog::load(&workspace).expect("every exercise.toml loads").exercises)
+        Some(
+            Catalog::load(&workspace)
+                .expect("every exercise.toml loads")
+                .exercises,
+        )
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! of output is capped, and that a submission's own manifest, build script, dependency,
 //! `sync.rs`, visible tests and (in a fork) hidden tests are never used, only listed as ignored.
 //! Each case prints how long it took to get its verdict; nothing asserts on time.
+//!
+//! Linux only: the attacks assume its isolation ladder (namespaces, cgroups, Landlock), and on
+//! macOS, where nothing bounds a process tree, the fork bomb would take the machine.
+#![cfg(target_os = "linux")]
 
 use std::path::Path;
 use std::time::Instant;

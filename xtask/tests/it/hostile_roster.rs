@@ -1,6 +1,6 @@
 //! One class graded with motivated attackers among honest students, as an instructor runs it.
 //!
-//! The runner-level cases in `grader/tests/hostile.rs` prove each sandbox layer alone. This one
+//! The runner-level cases in `grader/tests/it/hostile.rs` prove each sandbox layer alone. This one
 //! proves what an instructor needs from the whole: with students who fork without end and leave
 //! workers running (05 may fork, so those attacks compile and run), try to kill the grader,
 //! forge a report on fd 3, read the nonce from memory, smuggle in the hidden tests and run code
@@ -12,6 +12,10 @@
 //! Other tests of this binary grade beside it, so "nothing left running" is asked of orphans:
 //! a grader adopts its tests' orphans and kills them, so a hidden-test process whose parent is
 //! init outlived its grader, whichever test started it.
+//!
+//! Linux only: the attacks assume its isolation ladder (namespaces, cgroups, Landlock), and on
+//! macOS, where nothing bounds a process tree, the fork bomb would take the machine.
+#![cfg(target_os = "linux")]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
