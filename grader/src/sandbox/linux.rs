@@ -363,29 +363,6 @@ impl NamespacePlan {
                 });
             }
         }
-        // The test binary alone, at the path the grader executes.
-        let mut ancestors: Vec<&Path> = executable.ancestors().skip(1).collect();
-        ancestors.reverse();
-        for folder in ancestors.into_iter().skip(1) {
-            if SYSTEM_FOLDERS
-                .iter()
-                .any(|system| folder.starts_with(system))
-            {
-                continue;
-            }
-            steps.push(MountStep::Dir(inside(folder)?));
-        }
-        if !SYSTEM_FOLDERS
-            .iter()
-            .any(|system| executable.starts_with(system))
-        {
-            steps.push(MountStep::File(inside(&executable)?));
-            steps.push(MountStep::BindReadOnly {
-                source: c_path(&executable)?,
-                target: inside(&executable)?,
-                locked: locked_flags(&executable),
-            });
-        }
         steps.push(MountStep::Dir(inside(Path::new("/dev"))?));
         steps.push(MountStep::Tmpfs {
             target: inside(Path::new("/dev"))?,
@@ -408,6 +385,30 @@ impl NamespacePlan {
         }
         steps.push(MountStep::Dir(inside(Path::new("/proc"))?));
         steps.push(MountStep::Proc(inside(Path::new("/proc"))?));
+        // The test binary alone, at the path the grader executes. Bound last, so that a
+        // checkout under /tmp (or /dev) is not hidden by the private tmpfs mounted there.
+        let mut ancestors: Vec<&Path> = executable.ancestors().skip(1).collect();
+        ancestors.reverse();
+        for folder in ancestors.into_iter().skip(1) {
+            if SYSTEM_FOLDERS
+                .iter()
+                .any(|system| folder.starts_with(system))
+            {
+                continue;
+            }
+            steps.push(MountStep::Dir(inside(folder)?));
+        }
+        if !SYSTEM_FOLDERS
+            .iter()
+            .any(|system| executable.starts_with(system))
+        {
+            steps.push(MountStep::File(inside(&executable)?));
+            steps.push(MountStep::BindReadOnly {
+                source: c_path(&executable)?,
+                target: inside(&executable)?,
+                locked: locked_flags(&executable),
+            });
+        }
 
         let grader_is_root = Uid::effective().is_root();
         // Root gives each test a user of its own, so that no file of anyone's is the test's and
@@ -762,6 +763,15 @@ pub(crate) const INIT_DIED: i32 = 113;
 /// the test ends, then waits to be killed with everything still in the namespace.
 fn init(test: nix::unistd::Pid, status_fd: RawFd) -> ! {
     close_all_but(Some(status_fd));
+    // The kernel drops every signal to a namespace's init that has no handler, its own alarm
+    // included, so the alarm below needs one to end init.
+    // SAFETY: installs an async-signal-safe handler in this single-threaded process.
+    unsafe {
+        libc::signal(
+            libc::SIGALRM,
+            init_alarm as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+    }
     loop {
         let mut status = 0;
         // SAFETY: waitpid writes the status it is given.
@@ -788,6 +798,12 @@ fn init(test: nix::unistd::Pid, status_fd: RawFd) -> ! {
             unsafe { libc::_exit(INIT_DIED) }
         }
     }
+}
+
+/// Init's alarm: the grader never came to look (the test failed to start), so leave.
+extern "C" fn init_alarm(_signal: libc::c_int) {
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(INIT_DIED) }
 }
 
 /// Landlock rules for a test at [`Isolation::NoUserNamespaces`]: read and run the system's

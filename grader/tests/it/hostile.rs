@@ -554,6 +554,38 @@ mod sandbox {
         }
     }
 
+    /// A checkout cloned under /tmp: the test's private /tmp must not hide its own binary.
+    /// Before the binary was bound after the tmpfs, exec failed, and the namespace's init,
+    /// whose alarm the kernel dropped, kept the grader waiting for ever.
+    #[test]
+    fn a_test_binary_under_tmp_still_runs_at_every_level() {
+        let _serial = one_at_a_time();
+        grader::reaper::become_subreaper();
+        let machine = sandbox::isolation();
+        let folder = std::env::temp_dir().join(format!("threadlings-clone-{}", std::process::id()));
+        std::fs::create_dir_all(folder.join("target")).unwrap();
+        let copy = folder.join("target/hostile_fixture");
+        std::fs::copy(env!("CARGO_BIN_EXE_hostile_fixture"), &copy).unwrap();
+        for level in Isolation::ALL.into_iter().filter(|level| *level >= machine) {
+            let request = RunRequest {
+                executable: copy.clone(),
+                test_name: "read_the_nonce_again".to_owned(),
+                timeout: Duration::from_secs(10),
+                memory_mib: 256,
+                sandbox_dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-sandbox"),
+                extra_args: Vec::new(),
+            };
+            let run = runner::run_isolated(&request, level)
+                .unwrap_or_else(|e| panic!("at {level} the binary under /tmp did not start: {e}"));
+            assert!(
+                run.report.is_some(),
+                "at {level} the binary under /tmp ran but sent no report: {}",
+                run.stderr.text()
+            );
+        }
+        std::fs::remove_dir_all(&folder).unwrap();
+    }
+
     /// 500 MB written to the scratch folder: capped where the folder is a tmpfs, and at every
     /// level named with its size and removed.
     #[test]
