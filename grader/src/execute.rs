@@ -71,7 +71,7 @@ pub struct Execution<'a> {
 impl Execution<'_> {
     /// Runs one ordinary test in `binary` and decides its verdict.
     pub fn run_test(&self, binary: &TestBinary, test: &TestMeta) -> Result<TestResult> {
-        let _turn = crate::roster::shared_turn()?;
+        let _turn = crate::turns::shared_turn()?;
         let (run, verdict) = self.run_and_decide(binary, &test.name, Vec::new())?;
         let output = self.learner_output(&run);
         let notes = run.report.map(|report| report.notes).unwrap_or_default();
@@ -87,7 +87,7 @@ impl Execution<'_> {
         speedup: &SpeedupMeta,
     ) -> Result<TestResult> {
         // Measured speedup means something only when nothing else of a roster runs beside it.
-        let _turn = crate::roster::whole_machine()?;
+        let _turn = crate::turns::whole_machine()?;
         let workers = speedup::workers_for(speedup);
         let started = std::time::Instant::now();
         let mut output = String::new();

@@ -51,6 +51,7 @@ pub mod subject;
 pub mod submission;
 pub mod suite;
 pub mod timeline;
+pub mod turns;
 pub mod verdict;
 pub mod verify;
 pub mod workspace;

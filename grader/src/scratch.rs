@@ -455,7 +455,7 @@ fn run_cargo(
         )
     };
     // A roster's timing tests wait for the build to end, and builds wait for them.
-    let _turn = crate::roster::shared_turn()?;
+    let _turn = crate::turns::shared_turn()?;
     // Through the reaper, so that its sweep for stray processes never reaps this build.
     let mut child = crate::reaper::spawn_own(
         cargo

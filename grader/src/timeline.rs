@@ -11,8 +11,6 @@
 
 use serde::Serialize;
 
-use crate::verdict::Verdict;
-
 /// How many steps a timeline shows. A lost update or a lost wake-up needs four to eight; more
 /// rows only push the failure out of sight.
 pub const SHOWN_STEPS: usize = 12;
@@ -43,17 +41,6 @@ pub struct TimelineStep {
 }
 
 impl Timeline {
-    /// The failing interleaving a verdict carries: a model-checked test that failed, or whose
-    /// schedule made the learner's code panic.
-    pub fn of(verdict: &Verdict) -> Option<&Timeline> {
-        match verdict {
-            Verdict::Fail { interleaving, .. } | Verdict::Panic { interleaving, .. } => {
-                interleaving.as_ref()
-            }
-            _ => None,
-        }
-    }
-
     /// The timeline of a report's interleaving; `None` when it has no step in the learner's
     /// code (the failure did not come from the model checker, or the code made no
     /// synchronisation operation of its own).

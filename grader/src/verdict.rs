@@ -66,6 +66,17 @@ fn as_millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result
 }
 
 impl Verdict {
+    /// The failing interleaving this verdict carries: a model-checked test that failed, or
+    /// whose schedule made the learner's code panic.
+    pub fn interleaving(&self) -> Option<&Timeline> {
+        match self {
+            Verdict::Fail { interleaving, .. } | Verdict::Panic { interleaving, .. } => {
+                interleaving.as_ref()
+            }
+            _ => None,
+        }
+    }
+
     /// The verdict's stable label, which mutants declare and reports carry.
     pub fn label(&self) -> VerdictLabel {
         match self {

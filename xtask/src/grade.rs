@@ -153,7 +153,7 @@ impl Flags {
             );
         }
         if self.take_turns {
-            roster::take_turns(&workspace);
+            grader::turns::take_turns(&workspace);
         }
         let mut catalog = crate::catalog(&workspace)?;
         if let Some(hidden) = &self.hidden {

@@ -11,7 +11,6 @@ use grader::execute::TestResult;
 use grader::explain::{replay_hint, verdict_details, verdict_name};
 use grader::progress::Entry;
 use grader::subject::Subject;
-use grader::timeline::Timeline;
 use grader::verdict::{Verdict, VerdictLabel};
 
 pub const GOOD: Style = AnsiColor::Green.on_default().bold();
@@ -150,7 +149,7 @@ fn test_line(exercise_number: u32, test: &TestResult, previous_details: &str) ->
     for line in details.lines() {
         let _ = writeln!(out, "      {line}");
     }
-    if Timeline::of(&test.verdict).is_some() {
+    if test.verdict.interleaving().is_some() {
         let hint = replay_hint(exercise_number, &test.name);
         let _ = writeln!(out, "      {}", paint(DIM, &hint));
     }

@@ -12,7 +12,6 @@ use grader::check::{Options, Outcome};
 use grader::explain::verdict_details;
 use grader::mutant::Mutant;
 use grader::subject::Subject;
-use grader::timeline::Timeline;
 
 use crate::render;
 
@@ -94,7 +93,7 @@ impl Flags {
         };
         let mut replayed = 0;
         for test in tests {
-            if Timeline::of(&test.verdict).is_some() {
+            if test.verdict.interleaving().is_some() {
                 replayed += 1;
                 anstream::println!("\n{}", render::paint(render::BAD, &test.name));
                 for line in verdict_details(&test.verdict).lines() {
