@@ -197,6 +197,7 @@ pub fn run_isolated(request: &RunRequest, isolation: Isolation) -> Result<RawRun
             status: Some(status),
             init: None,
             tree,
+            binary_in_tmp: executable.strip_prefix("/tmp").ok().map(Path::to_path_buf),
         }
     } else {
         // A folder of the test's own, named by chance, never by the nonce.
@@ -311,6 +312,9 @@ enum Confinement {
         /// The init process's pid as the grader sees it, once found.
         init: Option<i32>,
         tree: Option<TreeLimits>,
+        /// The test binary's path under `/tmp`, when the checkout lies there: bound into the
+        /// test's private `/tmp` by the grader, so never the test's leftover.
+        binary_in_tmp: Option<PathBuf>,
     },
     /// No namespaces: the test's process group, a scratch folder of its own on disk, and the
     /// machine's `/dev/shm` compared before and after.
@@ -353,7 +357,11 @@ impl Confinement {
     /// What the test left in its scratch folder and in `/dev/shm`, both removed.
     fn collect_files(&mut self) -> (Vec<String>, Vec<String>) {
         match self {
-            Confinement::Namespace { init, .. } => {
+            Confinement::Namespace {
+                init,
+                binary_in_tmp,
+                ..
+            } => {
                 let Some(init) = *init else {
                     return (Vec::new(), Vec::new());
                 };
@@ -362,12 +370,16 @@ impl Confinement {
                     return (Vec::new(), Vec::new());
                 };
                 (
-                    sandbox::collect_scratch(&root.join("tmp"), "/tmp"),
-                    shm_names(sandbox::collect_scratch(&root.join("dev/shm"), "/dev/shm")),
+                    sandbox::collect_scratch(&root.join("tmp"), "/tmp", binary_in_tmp.as_deref()),
+                    shm_names(sandbox::collect_scratch(
+                        &root.join("dev/shm"),
+                        "/dev/shm",
+                        None,
+                    )),
                 )
             }
             Confinement::Group { folder, shm_before } => {
-                let scratch = sandbox::collect_scratch(folder, "$TMPDIR");
+                let scratch = sandbox::collect_scratch(folder, "$TMPDIR", None);
                 let _ = std::fs::remove_dir_all(&*folder);
                 (scratch, remove_abandoned_shm_objects(shm_before))
             }

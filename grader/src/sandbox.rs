@@ -172,27 +172,42 @@ use macos as os;
 pub(crate) use macos::{landlock_rules, NamespacePlan, TreeLimits};
 
 /// Lists what a test left in a scratch folder, with sizes, and removes it.
-pub(crate) fn collect_scratch(folder: &Path, shown_as: &str) -> Vec<String> {
+pub(crate) fn collect_scratch(folder: &Path, shown_as: &str, keep: Option<&Path>) -> Vec<String> {
     let mut found = Vec::new();
+    collect_into(folder, shown_as, keep, &mut found);
+    found.sort();
+    found
+}
+
+/// `keep` is a path relative to `folder` that the grader put there itself: the test binary,
+/// bound into the test's private `/tmp` when the checkout lies under `/tmp`. The folders on
+/// its way are entered instead of reported, so that anything else in them still is.
+fn collect_into(folder: &Path, shown_as: &str, keep: Option<&Path>, found: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(folder) else {
-        return found;
+        return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let size = disk_usage(&path);
-        found.push(format!(
-            "{shown_as}/{} ({})",
-            entry.file_name().to_string_lossy(),
-            human_size(size)
-        ));
+        let shown = format!("{shown_as}/{}", entry.file_name().to_string_lossy());
+        let mut kept = keep.map(Path::components);
+        if let Some(first) = kept.as_mut().and_then(Iterator::next) {
+            if first.as_os_str() == entry.file_name() {
+                let rest = kept
+                    .map(|rest| rest.as_path().to_owned())
+                    .unwrap_or_default();
+                if !rest.as_os_str().is_empty() {
+                    collect_into(&path, &shown, Some(&rest), found);
+                }
+                continue;
+            }
+        }
+        found.push(format!("{shown} ({})", human_size(disk_usage(&path))));
         let _ = if path.is_dir() && !path.is_symlink() {
             std::fs::remove_dir_all(&path)
         } else {
             std::fs::remove_file(&path)
         };
     }
-    found.sort();
-    found
 }
 
 fn disk_usage(path: &Path) -> u64 {

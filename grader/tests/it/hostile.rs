@@ -582,6 +582,11 @@ mod sandbox {
                 "at {level} the binary under /tmp ran but sent no report: {}",
                 run.stderr.text()
             );
+            assert_eq!(
+                run.scratch_leftovers,
+                Vec::<String>::new(),
+                "at {level} the folders the grader made for its own binary are not the test's"
+            );
         }
         std::fs::remove_dir_all(&folder).unwrap();
     }
