@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::suite::{SuiteKind, TestSuite};
+use crate::suite::{Limits, SuiteKind, TestMeta, TestSuite};
 use crate::verdict::Expected;
 use crate::workspace::Workspace;
 use crate::{error, Error, ErrorKind, Result};
@@ -176,72 +176,6 @@ impl Capabilities {
             }
         }
         Ok(())
-    }
-}
-
-/// Resource limits for each test process.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Limits {
-    /// Wall-clock limit of one test, unless the test sets its own.
-    #[serde(default = "Limits::default_timeout")]
-    pub test_timeout_secs: f64,
-    /// Address-space cap of a test process, in MiB; 0 disables it.
-    #[serde(default = "Limits::default_memory")]
-    pub memory_mib: u64,
-}
-
-impl Limits {
-    fn default_timeout() -> f64 {
-        10.0
-    }
-    fn default_memory() -> u64 {
-        4096
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            test_timeout_secs: Limits::default_timeout(),
-            memory_mib: Limits::default_memory(),
-        }
-    }
-}
-
-/// One hidden test and what it is worth.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TestMeta {
-    /// The function name in the hidden test file.
-    pub name: String,
-    pub points: u32,
-    /// Overrides [`Limits::test_timeout_secs`] for this test. For a timing test it bounds each
-    /// measuring process.
-    pub timeout_secs: Option<f64>,
-    /// Makes this a timing test, decided by the speedup timer ([`crate::speedup`]) in a release
-    /// build instead of by one ordinary run.
-    #[serde(default)]
-    pub speedup: Option<SpeedupMeta>,
-}
-
-/// How a timing test is judged: `[tests.speedup]` under its `[[tests]]` entry.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct SpeedupMeta {
-    /// The share of the machine's own speedup the learner must reach, between 0 and 1: the
-    /// threshold is `max(1.2, 1 + alpha·(S_ref − 1))`, where `S_ref` is the speedup of the
-    /// grader's reference kernel measured in the same run. Lower it for exercises with
-    /// unavoidable overhead (processes, pipes, copying).
-    pub alpha: f64,
-    /// The most workers the test times with; fewer when the machine has fewer cores.
-    #[serde(default = "SpeedupMeta::default_max_workers")]
-    pub max_workers: usize,
-}
-
-impl SpeedupMeta {
-    fn default_max_workers() -> usize {
-        4
     }
 }
 

@@ -10,7 +10,6 @@ use serde::Serialize;
 use crate::catalog::Exercise;
 use crate::events::{Event, Observer};
 use crate::execute::{Execution, TestResult};
-use crate::explain;
 use crate::lint::{self, Finding};
 use crate::sandbox::{self, Isolation};
 use crate::scratch::{self, Profile, TestBinary};
@@ -250,10 +249,7 @@ fn grade(
                 execution.run_timed_test(release, test, speedup)?
             }
         };
-        if options.stop_after_deadlock
-            && early_stop.is_none()
-            && explain::waits_for_ever(&result.verdict)
-        {
+        if options.stop_after_deadlock && early_stop.is_none() && result.verdict.waits_for_ever() {
             early_stop = Some(EarlyStop {
                 after: test.name.clone(),
                 skipped: Vec::new(),

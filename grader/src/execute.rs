@@ -8,12 +8,12 @@
 
 use serde::Serialize;
 
-use crate::catalog::{SpeedupMeta, TestMeta};
 use crate::runner::{self, RawRun, RunRequest};
-use crate::scratch::{self, TestBinary};
+use crate::scratch::TestBinary;
 use crate::speedup::{self, Attempt, Measurement};
 use crate::subject::Subject;
 use crate::suite::TestSuite;
+use crate::suite::{SpeedupMeta, TestMeta};
 use crate::verdict::{self, Verdict};
 use crate::workspace::Workspace;
 use crate::Result;
@@ -198,6 +198,6 @@ impl Execution<'_> {
     fn learner_output(&self, run: &RawRun) -> String {
         let mut output = run.stdout.text();
         output.push_str(&run.stderr.text());
-        scratch::map_scratch_paths(&output, &self.subject.display_dir)
+        crate::learner_paths::map_scratch_paths(&output, &self.subject.display_dir)
     }
 }

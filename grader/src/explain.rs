@@ -6,27 +6,28 @@
 //! are written where the verdict is decided; this module says how each kind of verdict reads.
 
 use std::fmt::Write;
+use std::time::Duration;
 
-use crate::diagnosis::DiagnosisKind;
+use crate::diagnosis::{Diagnosis, DiagnosisKind};
 use crate::model_report::BlockedThread;
 use crate::timeline::Timeline;
-use crate::verdict::Verdict;
 
-/// The verdict as a learner reads it in a table: `timeout (deadlock)` rather than a label.
-pub fn verdict_name(verdict: &Verdict) -> String {
-    match verdict {
-        Verdict::Timeout { diagnosis, .. } => match diagnosis.kind {
-            DiagnosisKind::Deadlock => "timeout (deadlock)".into(),
-            DiagnosisKind::Spinning => "timeout (livelock or infinite loop)".into(),
-            DiagnosisKind::Sleeping => "timeout (sleeping)".into(),
-            DiagnosisKind::Unknown => "timeout".into(),
-        },
-        // The timer starts every reason with its short form: `1 core: ...`, `machine busy: ...`.
-        Verdict::Inconclusive { reason } => match reason.split_once(':') {
-            Some((short, _)) if short.len() <= 20 => format!("inconclusive ({short})"),
-            _ => "inconclusive".into(),
-        },
-        other => other.label().to_string(),
+/// A timeout as a learner reads it in a table: `timeout (deadlock)` rather than a label.
+pub fn timeout_name(kind: DiagnosisKind) -> String {
+    match kind {
+        DiagnosisKind::Deadlock => "timeout (deadlock)".into(),
+        DiagnosisKind::Spinning => "timeout (livelock or infinite loop)".into(),
+        DiagnosisKind::Sleeping => "timeout (sleeping)".into(),
+        DiagnosisKind::Unknown => "timeout".into(),
+    }
+}
+
+/// An inconclusive timing test as a learner reads it in a table, with the timer's short reason.
+pub fn inconclusive_name(reason: &str) -> String {
+    // The timer starts every reason with its short form: `1 core: ...`, `machine busy: ...`.
+    match reason.split_once(':') {
+        Some((short, _)) if short.len() <= 20 => format!("inconclusive ({short})"),
+        _ => "inconclusive".into(),
     }
 }
 
@@ -90,71 +91,68 @@ fn alone_on_a_futex(threads: &[crate::diagnosis::ThreadState]) -> bool {
     matches!(threads, [only] if only.waiting_on.as_deref() == Some(crate::diagnosis::FUTEX))
 }
 
-/// What went wrong, in sentences; empty for a pass.
-pub fn verdict_details(verdict: &Verdict) -> String {
-    match verdict {
-        Verdict::Pass => String::new(),
-        Verdict::Fail {
-            message,
-            replay,
-            interleaving,
-        } => {
-            let mut text = message.clone();
-            if let Some(timeline) = interleaving {
-                text.push_str(&describe_interleaving(timeline));
-            }
-            if let Some(schedule) = replay {
-                let _ = write!(
-                    text,
-                    "\n(found by the model checker; this schedule replays it exactly: {schedule})"
-                );
-            }
-            text
-        }
-        Verdict::Panic {
-            message,
-            location,
-            thread,
-            interleaving,
-        } => {
-            let hint = if message.starts_with("not yet implemented") {
-                "\nThat is a `todo!()` still waiting for your code."
-            } else {
-                ""
-            };
-            let steps = interleaving.as_ref().map(describe_interleaving);
-            format!(
-                "your code panicked at {location} (thread '{thread}'):\n{message}{hint}{}",
-                steps.unwrap_or_default()
-            )
-        }
-        Verdict::Timeout { limit, diagnosis } => {
-            let seconds = limit.as_secs_f64();
-            let mut text = match diagnosis.kind {
-                DiagnosisKind::Deadlock => real_thread_deadlock(seconds, &diagnosis.threads),
-                DiagnosisKind::Spinning => format!(
-                    "still running after {seconds} s and still burning CPU: a livelock, a spin loop or an infinite loop."
-                ),
-                DiagnosisKind::Sleeping => {
-                    format!("still running after {seconds} s, every thread asleep on a timer.")
-                }
-                DiagnosisKind::Unknown => format!("still running after {seconds} s."),
-            };
-            for thread in &diagnosis.threads {
-                let name = thread_name(thread);
-                let doing = match (&thread.waiting_on, &thread.learner_site) {
-                    (Some(what), Some(site)) => format!("waits on {what} at {site}"),
-                    (Some(what), None) => format!("waits on {what}"),
-                    (None, _) => format!("running ({} ticks of CPU in 0.25 s)", thread.cpu_ticks),
-                };
-                let _ = write!(text, "\n  {name} of process {}: {doing}", thread.pid);
-            }
-            text
-        }
-        Verdict::Crash { cause } => cause.clone(),
-        Verdict::Leak { message } => message.clone(),
-        Verdict::Inconclusive { reason } => reason.clone(),
+/// A failed assertion in sentences: its message, the failing interleaving when the model
+/// checker found one, and the schedule that replays it.
+pub fn fail_details(
+    message: &str,
+    replay: Option<&str>,
+    interleaving: Option<&Timeline>,
+) -> String {
+    let mut text = message.to_owned();
+    if let Some(timeline) = interleaving {
+        text.push_str(&describe_interleaving(timeline));
     }
+    if let Some(schedule) = replay {
+        let _ = write!(
+            text,
+            "\n(found by the model checker; this schedule replays it exactly: {schedule})"
+        );
+    }
+    text
+}
+
+/// A panic in the learner's code in sentences, with a word for a `todo!()` left in.
+pub fn panic_details(
+    message: &str,
+    location: &str,
+    thread: &str,
+    interleaving: Option<&Timeline>,
+) -> String {
+    let hint = if message.starts_with("not yet implemented") {
+        "\nThat is a `todo!()` still waiting for your code."
+    } else {
+        ""
+    };
+    let steps = interleaving.map(describe_interleaving);
+    format!(
+        "your code panicked at {location} (thread '{thread}'):\n{message}{hint}{}",
+        steps.unwrap_or_default()
+    )
+}
+
+/// A timeout in sentences: what the diagnosis found, and what each thread was doing.
+pub fn timeout_details(limit: Duration, diagnosis: &Diagnosis) -> String {
+    let seconds = limit.as_secs_f64();
+    let mut text = match diagnosis.kind {
+        DiagnosisKind::Deadlock => real_thread_deadlock(seconds, &diagnosis.threads),
+        DiagnosisKind::Spinning => format!(
+            "still running after {seconds} s and still burning CPU: a livelock, a spin loop or an infinite loop."
+        ),
+        DiagnosisKind::Sleeping => {
+            format!("still running after {seconds} s, every thread asleep on a timer.")
+        }
+        DiagnosisKind::Unknown => format!("still running after {seconds} s."),
+    };
+    for thread in &diagnosis.threads {
+        let name = thread_name(thread);
+        let doing = match (&thread.waiting_on, &thread.learner_site) {
+            (Some(what), Some(site)) => format!("waits on {what} at {site}"),
+            (Some(what), None) => format!("waits on {what}"),
+            (None, _) => format!("running ({} ticks of CPU in 0.25 s)", thread.cpu_ticks),
+        };
+        let _ = write!(text, "\n  {name} of process {}: {doing}", thread.pid);
+    }
+    text
 }
 
 /// The failing schedule's last steps, one row each, under a line that says how to read them.
@@ -268,22 +266,15 @@ const SELF_LOCK_FIX: &str = "A `Mutex` cannot be locked twice by one thread: the
     before calling code that locks again";
 
 /// How every report of threads the model checker found blocked for ever begins; see
-/// [`waits_for_ever`].
+/// [`reports_threads_blocked_for_ever`].
 pub(crate) const MODEL_FOUND_BLOCKED: &str = "the model checker found a schedule";
 
-/// Whether a verdict found threads that wait for ever: a timeout where every thread was
-/// blocked and none used CPU, or a schedule of the model checker that ends with every thread
-/// blocked (a deadlock, a self-lock, a lost wake-up).
-pub fn waits_for_ever(verdict: &Verdict) -> bool {
-    match verdict {
-        Verdict::Timeout { diagnosis, .. } => diagnosis.kind == DiagnosisKind::Deadlock,
-        Verdict::Fail {
-            message,
-            replay: Some(_),
-            ..
-        } => message.starts_with(MODEL_FOUND_BLOCKED),
-        _ => false,
-    }
+/// Whether a failure message is one of the model checker's reports of threads blocked for
+/// ever (a deadlock, a self-lock, a lost wake-up); see [`Verdict::waits_for_ever`].
+///
+/// [`Verdict::waits_for_ever`]: crate::verdict::Verdict::waits_for_ever
+pub fn reports_threads_blocked_for_ever(message: &str) -> bool {
+    message.starts_with(MODEL_FOUND_BLOCKED)
 }
 
 const CONDVAR: &str = "a condition variable";
@@ -378,58 +369,5 @@ mod tests {
         assert!(text.contains("a lock it already holds itself"), "{text}");
         assert!(!text.contains("every thread waits for another"), "{text}");
         assert!(!text.contains("The cycle"), "{text}");
-    }
-
-    #[test]
-    fn only_threads_blocked_for_ever_stop_a_check_early() {
-        let lost_wake_up = describe_model_deadlock(&[blocked(
-            "<unknown>",
-            CONDVAR,
-            Some("exercises/03_bounded_queue/src/lib.rs:100:18 (in BoundedQueue<T>::pop)"),
-        )]);
-        let model = |message: String| Verdict::Fail {
-            message,
-            replay: Some("9102".into()),
-            interleaving: None,
-        };
-        assert!(waits_for_ever(&model(lost_wake_up.clone())));
-        assert!(!waits_for_ever(&model("lost 1 of 4 updates".into())));
-        assert!(!waits_for_ever(&Verdict::Fail {
-            message: lost_wake_up,
-            replay: None,
-            interleaving: None,
-        }));
-        let timeout = |kind| Verdict::Timeout {
-            limit: std::time::Duration::from_secs(5),
-            diagnosis: crate::diagnosis::Diagnosis {
-                kind,
-                threads: Vec::new(),
-            },
-        };
-        assert!(waits_for_ever(&timeout(DiagnosisKind::Deadlock)));
-        assert!(!waits_for_ever(&timeout(DiagnosisKind::Spinning)));
-    }
-
-    #[test]
-    fn a_todo_panic_is_called_a_todo() {
-        let details = verdict_details(&Verdict::Panic {
-            message: "not yet implemented: run f".into(),
-            location: "exercises/01_race_counter/src/lib.rs:35:5".into(),
-            thread: "main".into(),
-            interleaving: None,
-        });
-        assert!(details.contains("That is a `todo!()`"), "{details}");
-        assert!(
-            details.starts_with("your code panicked at exercises/01"),
-            "{details}"
-        );
-    }
-
-    #[test]
-    fn an_inconclusive_verdict_shows_its_short_reason() {
-        let verdict = Verdict::Inconclusive {
-            reason: "machine busy: in 4 attempts ...".into(),
-        };
-        assert_eq!(verdict_name(&verdict), "inconclusive (machine busy)");
     }
 }

@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Exercise};
 use crate::check::{self, ExerciseReport, Options, Outcome};
-use crate::explain;
 use crate::sandbox::{self, Isolation};
 use crate::subject::Subject;
 use crate::submission::{IgnoredChanges, PrivateTests, Submission};
@@ -377,7 +376,7 @@ fn from_report(exercise: &Exercise, suite: &TestSuite, report: &ExerciseReport) 
             points: test.points,
             max_points: test.max_points,
             verdict: TestLabel::Verdict(test.verdict.label()),
-            message: explain::verdict_details(&test.verdict),
+            message: test.verdict.details(),
             output: test.output.clone(),
             elapsed_ms: test.elapsed_ms,
         })
@@ -496,5 +495,28 @@ impl GradeReport {
             self.max_points,
             self.exercises.len()
         )
+    }
+}
+
+/// Why a JSON text is not a grade report this grader can read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("not a threadlings grade report: {0}")]
+    NotAReport(#[from] serde_json::Error),
+    #[error("the report has schema `{found}`, this grader reads `{SCHEMA}`; grade again with this version")]
+    OtherSchema { found: String },
+}
+
+impl GradeReport {
+    /// A report read back from its JSON ([`crate::format::json::to_json`]), checking the schema
+    /// version.
+    pub fn from_json(text: &str) -> Result<GradeReport, ReadError> {
+        let report: GradeReport = serde_json::from_str(text)?;
+        if report.schema != SCHEMA {
+            return Err(ReadError::OtherSchema {
+                found: report.schema,
+            });
+        }
+        Ok(report)
     }
 }

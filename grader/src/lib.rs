@@ -37,6 +37,7 @@ pub mod execute;
 pub mod explain;
 pub mod format;
 pub mod grade;
+pub mod learner_paths;
 pub mod lint;
 pub mod model_report;
 pub mod mutant;

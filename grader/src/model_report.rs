@@ -105,7 +105,7 @@ pub(crate) fn blocked_thread(name: &str, frames: &[&str], display_dir: &str) -> 
     let mut function = "";
     for line in frames.iter().map(|line| line.trim()) {
         if let Some(location) = line.strip_prefix("at ") {
-            if let Some(relative) = location.split("subject/src/").nth(1) {
+            if let Some(relative) = crate::learner_paths::under_learner_src(location) {
                 learner_frames.push(format!(
                     "{display_dir}/src/{relative} (in {})",
                     short_function(function)

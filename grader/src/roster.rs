@@ -131,7 +131,7 @@ const NOT_GRADED: &str = ".not-graded.txt";
 /// Whether `name` already has a report that reads back, which `--resume` keeps.
 pub fn has_report(students_dir: &Path, name: &str) -> bool {
     std::fs::read_to_string(report_path(students_dir, name))
-        .is_ok_and(|text| crate::format::json::from_json(&text).is_ok())
+        .is_ok_and(|text| GradeReport::from_json(&text).is_ok())
 }
 
 /// One row of a gradebook: a student's name and outcome.
@@ -160,7 +160,7 @@ pub fn rows(students_dir: &Path) -> Result<Vec<Row>> {
             let grade = std::fs::read_to_string(entry.path())
                 .map_err(|e| NotGraded::new(format!("cannot read {file_name}: {e}")))
                 .and_then(|text| {
-                    crate::format::json::from_json(&text)
+                    GradeReport::from_json(&text)
                         .map_err(|e| NotGraded::new(format!("{file_name}: {e}")))
                 });
             rows.push(Row {

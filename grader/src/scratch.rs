@@ -522,18 +522,12 @@ fn code_errors(
     }
     let mut errors = Vec::new();
     for rendered in messages.errors {
-        let mapped = map_scratch_paths(&rendered, &subject.display_dir);
+        let mapped = crate::learner_paths::map_scratch_paths(&rendered, &subject.display_dir);
         if !errors.contains(&mapped) {
             errors.push(mapped);
         }
     }
     Ok(errors)
-}
-
-/// Rewrites `subject/src/...` in compiler output to where the learner's file really is.
-pub fn map_scratch_paths(text: &str, display_dir: &str) -> String {
-    text.replace("model/../subject/src/", "subject/src/")
-        .replace("subject/src/", &format!("{display_dir}/src/"))
 }
 
 fn write_crate(

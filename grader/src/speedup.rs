@@ -24,10 +24,14 @@
 //! - *Quiet*: `S_ref` at least [`busy_below`] (half of the ideal gain). `S ≥ τ` passes; below
 //!   `τ` counts against the code.
 //! - *Loaded*: `S_ref` usable but below [`busy_below`], as with one CPU hog on two cores.
-//!   `S ≥ τ` still passes (τ has its 1.2 floor). The code counts against itself only when it
-//!   got at most [`NO_GAIN_SHARE`] of the gain the reference got in the same attempt, the
-//!   signature of code that does not run in parallel at all; anything between is undecided
-//!   and retried like a busy attempt.
+//!   `S ≥ τ` still passes (τ has its 1.2 floor); anything below is undecided and retried like
+//!   a busy attempt, never counted against the code. On a loaded machine the scheduler, not
+//!   the code, decides whether the learner's workers share a core: with one `yes` on 2 cores,
+//!   05's reference solution measured 0.99–1.05× in 11 of 20 decisions while the grader's
+//!   reference reached 1.15–1.19× in the same attempts (the three busy tasks sit 2 + 1 on the
+//!   cores, and the balancer has no reason to move them). A serial pool measures the same
+//!   0.99–1.00×, so no rule on these numbers can tell the two apart; the clock-free structural
+//!   tests do.
 //! - An attempt whose own runs (the learner's) varied by more than [`MAX_SPREAD`] is undecided
 //!   whatever its speedup: load lasting through all five serial runs made a serial pool look
 //!   2.14× faster once (one CPU hog and ~10 other runnable processes on 2 cores), and load
@@ -43,7 +47,7 @@ use std::time::Duration;
 use harness::timing::{Sample, SpeedupSamples};
 use serde::Serialize;
 
-use crate::catalog::SpeedupMeta;
+use crate::suite::SpeedupMeta;
 use crate::verdict::Verdict;
 use crate::Result;
 
@@ -72,11 +76,6 @@ pub fn busy_below(workers: usize) -> f64 {
 pub fn usable_below(workers: usize) -> f64 {
     1.0 + 0.15 * (workers as f64 - 1.0)
 }
-
-/// On a loaded machine, code that got at most this share of the reference's gain in the same
-/// attempt shows no parallelism at all: a serial pool sits at 0%, while a correct one gets
-/// about as much as the reference (one CPU hog on 2 cores: 1.37–1.52× against 1.20–1.35×).
-pub const NO_GAIN_SHARE: f64 = 0.25;
 
 /// A reference speedup above this is impossible on `workers` cores: something slowed the
 /// serial reference runs, and the threshold computed from it would be unfair.
@@ -187,12 +186,12 @@ impl Measurement {
             Judgement::Undecided
         } else if self.fast_enough() {
             Judgement::Fast
-        } else if !self.loaded()
-            || self.speedup - 1.0 <= NO_GAIN_SHARE * (self.reference_speedup - 1.0)
-        {
-            Judgement::Slow
-        } else {
+        } else if self.loaded() {
+            // Below the bar on a loaded machine says nothing: a correct pool whose workers the
+            // scheduler put on one core measures exactly what a serial pool does.
             Judgement::Undecided
+        } else {
+            Judgement::Slow
         }
     }
 
@@ -221,11 +220,10 @@ pub enum Judgement {
     Busy,
     /// At least the speedup expected.
     Fast,
-    /// Below it on a quiet machine, or no gain at all on a loaded one, with steady runs of the
-    /// code: counts against the code.
+    /// Below it on a quiet machine, with steady runs of the code: counts against the code.
     Slow,
-    /// Below it, but with some gain on a loaded machine, or with the code's own runs too noisy
-    /// to trust their fastest: could be either, so try again. Code that makes its own runs
+    /// Below it on a loaded machine, or with the code's own runs too noisy to trust their
+    /// fastest: could be either, so try again. Code that makes its own runs
     /// jitter gains only this; the clock-free tests still fail serial code.
     Undecided,
 }
@@ -543,17 +541,21 @@ mod tests {
         assert_eq!(jittery(110).judge(), Judgement::Undecided);
     }
 
-    /// One CPU hog on two cores: the reference reaches about 1.25×, a parallel solution about
-    /// 1.4× and a serial one 1.0× (measured on 05's pool).
+    /// One CPU hog on two cores: the reference reaches about 1.17×. A parallel solution that
+    /// gets 1.4× passes; 1.0× is what a serial pool and a correct pool whose workers share one
+    /// core both measure (05's reference solution did, 11 times in 20), so it never fails.
     #[test]
-    fn a_loaded_machine_still_tells_parallel_from_serial() {
-        let (decision, used, _) = decide_from(vec![measured([200, 140, 200, 160])]);
+    fn a_loaded_machine_passes_a_speedup_and_never_fails_its_absence() {
+        let (decision, used, _) = decide_from(vec![measured([200, 140, 200, 171])]);
         assert_eq!(decision.verdict, Verdict::Pass);
         assert_eq!(used, 1);
-        let serial = || measured([200, 199, 200, 160]);
-        let (decision, used, _) = decide_from(vec![serial(), serial()]);
-        assert_eq!(decision.verdict.label(), VerdictLabel::Fail);
-        assert_eq!(used, FAILS_NEEDED);
+        let (decision, used, _) = decide_from(
+            (0..MAX_ATTEMPTS)
+                .map(|_| measured([200, 200, 200, 171]))
+                .collect(),
+        );
+        assert_eq!(decision.verdict.label(), VerdictLabel::Inconclusive);
+        assert_eq!(used, MAX_ATTEMPTS);
     }
 
     #[test]

@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, Exercise, Limits, TestMeta};
+use crate::catalog::{Catalog, Exercise};
 use crate::subject::Subject;
+use crate::suite::{Limits, TestMeta};
 use crate::suite::{SuiteKind, TestSuite};
 use crate::workspace::Workspace;
 use crate::{error, Error, ErrorKind, Result};

@@ -133,8 +133,7 @@ const NEVER_RAN: &str = "never got past this";
 /// `…/scratch/01_race_counter/exercise/model/../subject/src/lib.rs` becomes `lib.rs`: where the
 /// file is in the learner's `src/`, whoever built it.
 fn file_under_src(file: &str) -> &str {
-    file.rsplit_once("subject/src/")
-        .map_or(file, |(_, relative)| relative)
+    crate::learner_paths::under_learner_src(file).unwrap_or(file)
 }
 
 #[cfg(test)]

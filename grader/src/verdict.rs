@@ -12,10 +12,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnosis::{Diagnosis, DiagnosisKind};
-use crate::explain::{describe_model_deadlock, describe_model_self_lock, MODEL_FOUND_BLOCKED};
+use crate::explain::{
+    self, describe_model_deadlock, describe_model_self_lock, MODEL_FOUND_BLOCKED,
+};
+use crate::learner_paths::{self, map_scratch_paths};
 use crate::model_report::{failing_schedule, model_deadlock, model_self_lock};
 use crate::runner::{Ending, RawRun};
-use crate::scratch::map_scratch_paths;
 use crate::timeline::Timeline;
 
 /// The result of one hidden test.
@@ -93,6 +95,53 @@ impl Verdict {
     /// Whether the test counts as passed; see [`VerdictLabel::is_success`].
     pub fn is_success(&self) -> bool {
         self.label().is_success()
+    }
+
+    /// The verdict as a learner reads it in a table: `timeout (deadlock)` rather than a label.
+    /// The words are [`explain`]'s.
+    pub fn name(&self) -> String {
+        match self {
+            Verdict::Timeout { diagnosis, .. } => explain::timeout_name(diagnosis.kind),
+            Verdict::Inconclusive { reason } => explain::inconclusive_name(reason),
+            other => other.label().to_string(),
+        }
+    }
+
+    /// What went wrong, in [`explain`]'s sentences; empty for a pass.
+    pub fn details(&self) -> String {
+        match self {
+            Verdict::Pass => String::new(),
+            Verdict::Fail {
+                message,
+                replay,
+                interleaving,
+            } => explain::fail_details(message, replay.as_deref(), interleaving.as_ref()),
+            Verdict::Panic {
+                message,
+                location,
+                thread,
+                interleaving,
+            } => explain::panic_details(message, location, thread, interleaving.as_ref()),
+            Verdict::Timeout { limit, diagnosis } => explain::timeout_details(*limit, diagnosis),
+            Verdict::Crash { cause } => cause.clone(),
+            Verdict::Leak { message } => message.clone(),
+            Verdict::Inconclusive { reason } => reason.clone(),
+        }
+    }
+
+    /// Whether this verdict found threads that wait for ever: a timeout where every thread was
+    /// blocked and none used CPU, or a schedule of the model checker that ends with every
+    /// thread blocked (a deadlock, a self-lock, a lost wake-up). `check` stops early on one.
+    pub fn waits_for_ever(&self) -> bool {
+        match self {
+            Verdict::Timeout { diagnosis, .. } => diagnosis.kind == DiagnosisKind::Deadlock,
+            Verdict::Fail {
+                message,
+                replay: Some(_),
+                ..
+            } => explain::reports_threads_blocked_for_ever(message),
+            _ => false,
+        }
     }
 }
 
@@ -326,7 +375,7 @@ pub fn decide(run: &RawRun, context: &Context<'_>) -> Verdict {
 fn classify_panics(report: &harness::Report, stderr: &str, context: &Context<'_>) -> Verdict {
     let panics = &report.panics;
     let tests_file = context.tests_file.to_string_lossy();
-    let in_learner_code = |p: &&harness::PanicRecord| p.file.contains("subject/src/");
+    let in_learner_code = |p: &&harness::PanicRecord| learner_paths::is_learner_file(&p.file);
     let in_test = |p: &&harness::PanicRecord| p.file == tests_file || p.file.ends_with("tests.rs");
     let replay = failing_schedule(stderr);
     // A deadlock report names the threads blocked in the learner's code; the timeline ends
@@ -659,5 +708,62 @@ mod tests {
         assert!(!exact.is_met_by(VerdictLabel::Timeout(DiagnosisKind::Spinning)));
         assert_eq!("rejected".parse::<Expected>(), Ok(Expected::Rejected));
         assert_eq!("build".parse::<Expected>(), Ok(Expected::BuildFailed));
+    }
+
+    #[test]
+    fn only_threads_blocked_for_ever_stop_a_check_early() {
+        let lost_wake_up = describe_model_deadlock(&[crate::model_report::BlockedThread {
+            name: "<unknown>".into(),
+            waiting_for: Some("a condition variable"),
+            learner_site: Some(
+                "exercises/03_bounded_queue/src/lib.rs:100:18 (in BoundedQueue<T>::pop)".into(),
+            ),
+        }]);
+        let model = |message: String| Verdict::Fail {
+            message,
+            replay: Some("9102".into()),
+            interleaving: None,
+        };
+        assert!(model(lost_wake_up.clone()).waits_for_ever());
+        assert!(!model("lost 1 of 4 updates".into()).waits_for_ever());
+        assert!(!Verdict::Fail {
+            message: lost_wake_up,
+            replay: None,
+            interleaving: None,
+        }
+        .waits_for_ever());
+        let timeout = |kind| Verdict::Timeout {
+            limit: Duration::from_secs(5),
+            diagnosis: Diagnosis {
+                kind,
+                threads: Vec::new(),
+            },
+        };
+        assert!(timeout(DiagnosisKind::Deadlock).waits_for_ever());
+        assert!(!timeout(DiagnosisKind::Spinning).waits_for_ever());
+    }
+
+    #[test]
+    fn a_todo_panic_is_called_a_todo() {
+        let details = Verdict::Panic {
+            message: "not yet implemented: run f".into(),
+            location: "exercises/01_race_counter/src/lib.rs:35:5".into(),
+            thread: "main".into(),
+            interleaving: None,
+        }
+        .details();
+        assert!(details.contains("That is a `todo!()`"), "{details}");
+        assert!(
+            details.starts_with("your code panicked at exercises/01"),
+            "{details}"
+        );
+    }
+
+    #[test]
+    fn an_inconclusive_verdict_shows_its_short_reason() {
+        let verdict = Verdict::Inconclusive {
+            reason: "machine busy: in 4 attempts ...".into(),
+        };
+        assert_eq!(verdict.name(), "inconclusive (machine busy)");
     }
 }

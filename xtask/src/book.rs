@@ -32,17 +32,6 @@ pub struct Flags {
     open: Option<String>,
 }
 
-/// The sentence every learner-facing footer uses to point at an exercise's chapter.
-pub fn chapter_pointer(exercise: &Exercise) -> String {
-    format!(
-        "{} opens its chapter",
-        paint(
-            BOLD,
-            &format!("cargo xtask book --open {:02}", exercise.meta.number)
-        )
-    )
-}
-
 /// Where mdbook puts the chapter `chapter` (`exercises/01_race_counter.md`) of the book.
 pub fn built_chapter(root: &Path, chapter: &str) -> PathBuf {
     root.join("target")

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use grader::format;
-use grader::grade::{self, ExerciseGrade, ExerciseStatus, GradeRequest, Source};
+use grader::grade::{self, ExerciseGrade, ExerciseStatus, GradeReport, GradeRequest, Source};
 use grader::roster::{self, NotGraded, Student, StudentGrade};
 use grader::submission::Submission;
 
@@ -122,7 +122,7 @@ impl Flags {
         if let (Err(error), Format::Gradescope, Some(path), None) =
             (&result, self.format, &self.out, &self.roster)
         {
-            let _ = write_file(
+            let _ = crate::files::write_file(
                 path,
                 &format::gradescope::could_not_grade(&format!("{error:#}")),
             );
@@ -197,7 +197,7 @@ impl Flags {
         };
         match &self.out {
             Some(path) => {
-                write_file(path, &text)?;
+                crate::files::write_file(path, &text)?;
                 anstream::eprintln!("wrote {}", path.display());
             }
             None => anstream::print!("{text}"),
@@ -380,7 +380,7 @@ impl Flags {
                 json.display()
             ))
         })?;
-        format::json::from_json(&text).map_err(|e| NotGraded::new(e.to_string()))
+        GradeReport::from_json(&text).map_err(|e| NotGraded::new(e.to_string()))
     }
 }
 
@@ -457,36 +457,15 @@ fn record_student(students_dir: &Path, student: &Student, grade: &StudentGrade) 
     match grade {
         Ok(grade) => {
             let _ = std::fs::remove_file(&not_graded);
-            write_file(&markdown, &format::markdown::to_markdown(grade))
+            crate::files::write_file(&markdown, &format::markdown::to_markdown(grade))
         }
         Err(reason) => {
             let _ = std::fs::remove_file(&markdown);
-            write_file(&not_graded, &format!("{reason}\n"))
+            crate::files::write_file(&not_graded, &format!("{reason}\n"))
         }
     }
 }
 
-/// Writes `text` to `path` whole or not at all (through a hidden file renamed over it), so a
-/// run stopped midway never leaves half a report for `--resume` or a merge to read.
-pub fn write_file(path: &Path, text: &str) -> Result<()> {
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-    if let Some(parent) = parent {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create the folder {}", parent.display()))?;
-    }
-    // A device or a pipe (`--out /dev/stdout`) is written in place, never replaced.
-    if path.metadata().is_ok_and(|meta| !meta.is_file()) {
-        return std::fs::write(path, text)
-            .with_context(|| format!("cannot write {}", path.display()));
-    }
-    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
-    let partial = parent
-        .unwrap_or(Path::new("."))
-        .join(format!(".{file_name}.partial"));
-    std::fs::write(&partial, text)
-        .and_then(|()| std::fs::rename(&partial, path))
-        .with_context(|| format!("cannot write {}", path.display()))
-}
 
 fn append_file(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;

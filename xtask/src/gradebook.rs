@@ -62,7 +62,7 @@ impl Flags {
                 }
                 let text = std::fs::read_to_string(entry.path())
                     .with_context(|| format!("cannot read {}", entry.path().display()))?;
-                crate::grade::write_file(&students_dir.join(&name), &text)?;
+                crate::files::write_file(&students_dir.join(&name), &text)?;
                 copied_from.push((name, shard_students.clone()));
             }
         }
@@ -85,7 +85,7 @@ impl Flags {
 /// Makes `out_dir/gradebook.csv` from the reports in `out_dir/students/`, and returns its rows.
 pub fn write(out_dir: &Path) -> Result<Vec<Row>> {
     let rows = roster::rows(&out_dir.join("students"))?;
-    crate::grade::write_file(
+    crate::files::write_file(
         &out_dir.join("gradebook.csv"),
         &format::gradebook::to_csv(&rows),
     )?;

@@ -75,7 +75,7 @@ fn what_next(exercise: &Exercise, shown: &[usize], count: usize) -> String {
     } else {
         format!(
             "That was the last hint; `cargo xtask hint {number:02} K` shows hint K again.\n{}",
-            crate::book::chapter_pointer(exercise)
+            crate::render::chapter_pointer(exercise)
         )
     }
 }

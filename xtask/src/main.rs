@@ -18,8 +18,8 @@ macro_rules! unix_modules {
     };
 }
 unix_modules![
-    activity, book, check, grade, gradebook, hint, list, new, publish, render, replay, reset,
-    verify, watch, xcheck,
+    activity, book, check, files, grade, gradebook, hint, list, new, publish, render, replay,
+    reset, verify, watch, xcheck,
 ];
 
 #[cfg(unix)]

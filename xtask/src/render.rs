@@ -8,7 +8,7 @@ use anstyle::{AnsiColor, Style};
 use grader::catalog::Exercise;
 use grader::check::{EarlyStop, ExerciseReport, Outcome};
 use grader::execute::TestResult;
-use grader::explain::{replay_hint, verdict_details, verdict_name};
+use grader::explain::replay_hint;
 use grader::progress::Entry;
 use grader::subject::Subject;
 use grader::verdict::{Verdict, VerdictLabel};
@@ -89,7 +89,7 @@ pub fn report(report: &ExerciseReport) -> String {
             let mut previous_details = String::new();
             for test in tests {
                 out.push_str(&test_line(report.number, test, &previous_details));
-                previous_details = verdict_details(&test.verdict);
+                previous_details = test.verdict.details();
             }
             if let Some(stop) = &report.early_stop {
                 let _ = writeln!(out, "\n  {}", paint(WARN, &early_stop_sentence(stop)));
@@ -135,13 +135,13 @@ fn test_line(exercise_number: u32, test: &TestResult, previous_details: &str) ->
         "  {} {:<56} {:<18} {}",
         paint(style, mark),
         test.name,
-        paint(style, &verdict_name(&test.verdict)),
+        paint(style, &test.verdict.name()),
         paint(DIM, &format!("{}/{}", test.points, test.max_points))
     );
     for note in &test.notes {
         let _ = writeln!(out, "      {}", paint(DIM, note));
     }
-    let details = verdict_details(&test.verdict);
+    let details = test.verdict.details();
     if !details.is_empty() && details == previous_details {
         let _ = writeln!(out, "      {}", paint(DIM, "(the same as above)"));
         return out;
@@ -166,7 +166,7 @@ pub fn help_footer(exercise: &Exercise) -> String {
             BOLD,
             &format!("cargo xtask hint {:02}", exercise.meta.number)
         ),
-        crate::book::chapter_pointer(exercise)
+        chapter_pointer(exercise)
     )
 }
 
@@ -184,6 +184,17 @@ pub fn next_step(next_unsolved: Option<&Entry>) -> String {
             paint(GOOD, "Well done!")
         ),
     }
+}
+
+/// The sentence every learner-facing footer uses to point at an exercise's chapter.
+pub fn chapter_pointer(exercise: &Exercise) -> String {
+    format!(
+        "{} opens its chapter",
+        paint(
+            BOLD,
+            &format!("cargo xtask book --open {:02}", exercise.meta.number)
+        )
+    )
 }
 
 #[cfg(test)]

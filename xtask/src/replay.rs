@@ -9,7 +9,6 @@
 
 use anyhow::{bail, Result};
 use grader::check::{Options, Outcome};
-use grader::explain::verdict_details;
 use grader::mutant::Mutant;
 use grader::subject::Subject;
 
@@ -96,7 +95,7 @@ impl Flags {
             if test.verdict.interleaving().is_some() {
                 replayed += 1;
                 anstream::println!("\n{}", render::paint(render::BAD, &test.name));
-                for line in verdict_details(&test.verdict).lines() {
+                for line in test.verdict.details().lines() {
                     anstream::println!("  {line}");
                 }
             }

@@ -5,6 +5,7 @@
 //! Modules whose tests edit the solutions (`attempts`, `hostile`) are instructor-only: the
 //! student edition removes their files and the `mod` lines that name them (`xtask publish`).
 
+mod architecture;
 mod attempts;
 mod diagnosis;
 mod hostile;

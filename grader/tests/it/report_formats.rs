@@ -108,7 +108,7 @@ fn sample() -> GradeReport {
 fn json_round_trips_and_names_its_schema() {
     let report = sample();
     let text = format::json::to_json(&report);
-    let back = format::json::from_json(&text).expect("our own JSON reads back");
+    let back = GradeReport::from_json(&text).expect("our own JSON reads back");
     assert_eq!(back, report, "JSON must carry every field unchanged");
     let value: Value = serde_json::from_str(&text).expect("valid JSON");
     assert_eq!(value["schema"], SCHEMA);
@@ -116,7 +116,7 @@ fn json_round_trips_and_names_its_schema() {
     assert_eq!(value["exercises"][1]["status"], "build_failed");
 
     let old = text.replace(SCHEMA, "threadlings-grade/0");
-    let problem = format::json::from_json(&old)
+    let problem = GradeReport::from_json(&old)
         .expect_err("another schema version is refused")
         .to_string();
     assert!(

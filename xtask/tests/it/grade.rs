@@ -222,7 +222,7 @@ harness::hidden_tests![run_concurrently_calls_every_index_of_a_large_batch];
             "{}",
             stderr_of(&output)
         );
-        format::json::from_json(&std::fs::read_to_string(&out).expect("a JSON report"))
+        GradeReport::from_json(&std::fs::read_to_string(&out).expect("a JSON report"))
             .expect("the report reads back")
     };
 
@@ -379,7 +379,7 @@ fn students_whose_names_look_alike_never_share_a_build() {
     let points = |student: &str| {
         let text = std::fs::read_to_string(out.join("students").join(format!("{student}.json")))
             .expect("a report per student");
-        let report = format::json::from_json(&text).expect("the report reads back");
+        let report = GradeReport::from_json(&text).expect("the report reads back");
         (report.points, report.max_points)
     };
     let (solved, max) = points("x.y");
@@ -479,7 +479,7 @@ fn a_roster_of_mixed_and_hostile_submissions_gives_a_gradebook_that_matches_the_
         let row = row.expect("a CSV row");
         rows += 1;
         let student = &row[0];
-        let report = format::json::from_json(
+        let report = GradeReport::from_json(
             &std::fs::read_to_string(out.join("students").join(format!("{student}.json")))
                 .expect("a report per student"),
         )

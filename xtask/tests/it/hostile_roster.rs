@@ -21,7 +21,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::util::{copy_dir, fresh_dir, root, stderr_of, xtask};
-use grader::format;
 use grader::grade::{ExerciseStatus, GradeReport};
 use harness::platform::RunState;
 
@@ -161,7 +160,7 @@ fn attackers_in_a_roster_change_nothing_for_the_honest_students_or_the_checkout(
         let path = out.join("students").join(format!("{student}.json"));
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{student} has no report ({e}):\n{stderr}"));
-        format::json::from_json(&text).expect("the report reads back")
+        GradeReport::from_json(&text).expect("the report reads back")
     };
     let gradebook = std::fs::read_to_string(out.join("gradebook.csv")).expect("the gradebook");
     assert_eq!(
