@@ -144,3 +144,72 @@ fn a_cycle_is_found_and_named() {
     layered.get_mut("verdict").expect("verdict").clear();
     assert_eq!(a_cycle(&layered), None);
 }
+
+/// ARCHITECTURE.md's codemap names every module of the trees it maps, and every path the
+/// document names exists: a module added, renamed or removed without the map fails here.
+#[test]
+fn the_codemap_names_every_module_and_only_paths_that_exist() {
+    let architecture =
+        std::fs::read_to_string(checkout().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let codemap = architecture
+        .split("## Codemap")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("ARCHITECTURE.md has a Codemap section");
+    let mut unnamed = Vec::new();
+    for tree in [
+        "grader/src",
+        "grader/harness/src",
+        "xtask/src",
+        "grader/tests/it",
+        "xtask/tests/it",
+        "book/figures/src",
+    ] {
+        for entry in std::fs::read_dir(checkout().join(tree)).expect("the tree lists") {
+            let file_name = entry.expect("an entry").file_name();
+            let file_name = file_name.to_string_lossy();
+            let module = file_name.trim_end_matches(".rs");
+            if ["lib", "main", "snapshots"].contains(&module) {
+                continue;
+            }
+            if !codemap.contains(&format!("`{module}`"))
+                && !codemap.contains(&format!("`{module}.rs`"))
+                && !codemap.contains(&format!("{module}/"))
+                && !codemap.contains(&format!("{module}.rs"))
+                && !codemap.contains(&format!("`{module} "))
+                && !codemap.contains(&format!("`{module}::"))
+            {
+                unnamed.push(format!("{tree}/{file_name}"));
+            }
+        }
+    }
+    assert!(
+        unnamed.is_empty(),
+        "ARCHITECTURE.md's codemap does not name {unnamed:?}: say in a few words what each is for"
+    );
+
+    let mut absent = Vec::new();
+    for quoted in architecture.split('`').skip(1).step_by(2) {
+        let is_path = [
+            "grader/",
+            "xtask/",
+            "book/",
+            "exercises/",
+            "solutions/",
+            ".ci/",
+            ".github/",
+        ]
+        .iter()
+        .any(|root| quoted.starts_with(root));
+        let is_pattern = ["NN", "*", "<", " ", "…", "..."]
+            .iter()
+            .any(|mark| quoted.contains(mark));
+        if is_path && !is_pattern && !checkout().join(quoted).exists() {
+            absent.push(quoted.to_owned());
+        }
+    }
+    assert!(
+        absent.is_empty(),
+        "ARCHITECTURE.md names paths that do not exist: {absent:?}"
+    );
+}
