@@ -91,6 +91,19 @@ fn alone_on_a_futex(threads: &[crate::diagnosis::ThreadState]) -> bool {
     matches!(threads, [only] if only.waiting_on.as_deref() == Some(crate::diagnosis::FUTEX))
 }
 
+/// Why a test the machine starved has no verdict: it was still computing when the runner
+/// stopped waiting, having used less CPU time than its limit (see `runner::Patience`).
+pub fn starved(limit: Duration, cpu_used: Duration, wall: Duration) -> String {
+    format!(
+        "machine busy: after {:.0} s the test was still running but had been given only {:.1} s \
+         of CPU time, less than its {} s limit; other programs held the cores. Run it again \
+         when the machine is quieter",
+        wall.as_secs_f64(),
+        cpu_used.as_secs_f64(),
+        limit.as_secs_f64()
+    )
+}
+
 /// A failed assertion in sentences: its message, the failing interleaving when the model
 /// checker found one, and the schedule that replays it.
 pub fn fail_details(

@@ -25,7 +25,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
-use crate::diagnosis::{self, Diagnosis};
+use crate::diagnosis::{self, Diagnosis, DiagnosisKind};
 use crate::reaper::{forget_own, reap_strays, spawn_own};
 use crate::sandbox::{self, Isolation, NamespacePlan, ScratchSizes, TreeLimits};
 use crate::{Error, ErrorKind, Result};
@@ -84,6 +84,12 @@ pub enum Ending {
     Exited(i32),
     Signaled(i32),
     TimedOut(Diagnosis),
+    /// Still computing when the machine's patience ran out ([`Patience::give_up_after`]), having
+    /// used less CPU time than its limit: the machine, not the code, was too slow.
+    Starved {
+        cpu_used: Duration,
+        wall: Duration,
+    },
 }
 
 /// Output with a cap; `dropped` counts what did not fit.
@@ -256,7 +262,10 @@ pub fn run_isolated(request: &RunRequest, isolation: Isolation) -> Result<RawRun
         pgid,
         report_read,
         &mut confinement,
-        started + request.timeout,
+        Patience {
+            started,
+            limit: request.timeout,
+        },
     );
     let watched = match watched {
         Ok(watched) => watched,
@@ -341,6 +350,17 @@ impl Confinement {
 
     /// Every process of the test still there: below init in a namespace (whatever process
     /// group or nested namespace it moved to), or in the process group.
+    /// The test's processes while it runs: its own and every one it started. (The test
+    /// process leads its group; [`Confinement::members`] leaves it out, because after the test
+    /// it is the grader's child, not a leftover.)
+    fn tree(&mut self, pgid: i32) -> Vec<i32> {
+        let mut tree = self.members(pgid);
+        if matches!(self, Confinement::Group { .. }) {
+            tree.push(pgid);
+        }
+        tree
+    }
+
     fn members(&mut self, pgid: i32) -> Vec<i32> {
         match self {
             Confinement::Namespace { .. } => match self.init(pgid) {
@@ -534,16 +554,79 @@ struct Watched {
     report_bytes: Vec<u8>,
 }
 
+/// How long a test may run. Its limit is CPU time as much as wall time, so that a busy machine
+/// cannot turn correct code into a timeout: at the wall-clock limit, a test whose threads are
+/// all blocked or asleep has timed out (nothing it does will change that), but one that is
+/// still computing has timed out only once its processes have used [`STARVED_SHARE`] of the
+/// limit in CPU time. Until then the machine was slower than the limit assumed, and the runner
+/// looks again every [`EXTENSION`], up to [`Patience::give_up_after`].
+///
+/// Measured on 2 cores: a correct test needing 2 s of CPU takes about 16 s of wall time with 8
+/// runnable processes per core, past a 10 s limit; an infinite loop on one thread reaches 9 s
+/// of CPU after about 72 s at that load, and exactly at the limit on an idle machine.
+#[derive(Debug, Clone, Copy)]
+struct Patience {
+    started: Instant,
+    limit: Duration,
+}
+
+/// The share of the limit, in CPU time, that a still-running test must have used to be called
+/// out of time: below it, the machine starved the test.
+const STARVED_SHARE: f64 = 0.9;
+/// How often a starved test is looked at again.
+const EXTENSION: Duration = Duration::from_secs(1);
+
+impl Patience {
+    fn first_deadline(self) -> Instant {
+        self.started + self.limit
+    }
+
+    /// The most wall time the runner waits for a starved test: ten times its limit. Beyond
+    /// it, the test ends `Starved`, which is no one's verdict on the code.
+    fn give_up_after(self) -> Instant {
+        self.started + self.limit * 10
+    }
+
+    /// Whether a test still computing after `cpu_used` of CPU time was starved by the machine.
+    fn starved(self, cpu_used: Duration) -> bool {
+        cpu_used.as_secs_f64() < STARVED_SHARE * self.limit.as_secs_f64()
+    }
+}
+
+/// The CPU time the test's processes have used so far, from the platform layer.
+fn cpu_time_of(members: &[i32]) -> Duration {
+    members
+        .iter()
+        .filter_map(|pid| harness::platform::process(*pid))
+        .map(|process| process.cpu_time)
+        .sum()
+}
+
+/// Whether threads other than the test's and this one wanted a core at the end of `diagnosis`:
+/// only then can a test that used little CPU time blame the machine. A test cannot fake it
+/// without using CPU time of its own, which ends the patience (at the lower isolation rungs a
+/// process that left the group with `setsid` can, for at most [`Patience::give_up_after`]).
+fn others_want_a_core(diagnosis: &Diagnosis) -> bool {
+    let test_runnable = diagnosis
+        .threads
+        .iter()
+        .filter(|thread| thread.waiting_on.is_none())
+        .count();
+    harness::platform::runnable_threads_on_machine()
+        .is_some_and(|runnable| runnable > test_runnable + 1)
+}
+
 /// The event loop: reads the pipes without ever blocking on one, notices the end of the test
-/// (its exit, or its wait status from a namespace's init), and ends everything at the deadline
-/// after diagnosing it.
+/// (its exit, or its wait status from a namespace's init), and ends everything once the test
+/// is out of time ([`Patience`]) after diagnosing it.
 fn watch(
     child: &mut Child,
     pgid: i32,
     report_read: OwnedFd,
     confinement: &mut Confinement,
-    deadline: Instant,
+    patience: Patience,
 ) -> Result<Watched> {
+    let mut deadline = patience.first_deadline();
     let stdout: OwnedFd = child.stdout.take().expect("stdout is piped").into();
     let stderr: OwnedFd = child.stderr.take().expect("stderr is piped").into();
     let status = match confinement {
@@ -574,9 +657,28 @@ fn watch(
                     false => ending_of(status),
                 });
             } else if now >= deadline {
-                let diagnosis = diagnosis::diagnose_processes(|| confinement.members(pgid));
-                confinement.kill_everything(pgid);
-                ending = Some(Ending::TimedOut(diagnosis));
+                let diagnosis = diagnosis::diagnose_processes(|| confinement.tree(pgid));
+                // No thread to see yet: on a busy machine the sandbox may not have started the
+                // test at all, which is no more the code's fault than a slow computation.
+                let computing =
+                    diagnosis.kind == DiagnosisKind::Spinning || diagnosis.threads.is_empty();
+                let starved = computing
+                    && patience.starved(cpu_time_of(&confinement.tree(pgid)))
+                    && others_want_a_core(&diagnosis);
+                if starved && now < patience.give_up_after() {
+                    deadline = Instant::now() + EXTENSION;
+                } else {
+                    let cpu_used = cpu_time_of(&confinement.tree(pgid));
+                    confinement.kill_everything(pgid);
+                    ending = Some(if starved {
+                        Ending::Starved {
+                            cpu_used,
+                            wall: patience.started.elapsed(),
+                        }
+                    } else {
+                        Ending::TimedOut(diagnosis)
+                    });
+                }
             }
             if ending.is_some() {
                 drain_until = Some(Instant::now() + DRAIN_GRACE);
@@ -685,7 +787,24 @@ fn find_report(bytes: &[u8], nonce: &str) -> (Option<harness::Report>, usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::find_report;
+    use super::{find_report, Patience};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_test_is_out_of_time_once_it_used_most_of_its_limit_in_cpu_time() {
+        let patience = Patience {
+            started: Instant::now(),
+            limit: Duration::from_secs(10),
+        };
+        // An infinite loop on one thread of an idle machine uses its whole limit.
+        assert!(!patience.starved(Duration::from_millis(9_950)));
+        // Correct code given an eighth of a core for the limit's wall time.
+        assert!(patience.starved(Duration::from_millis(1_250)));
+        assert_eq!(
+            patience.give_up_after() - patience.first_deadline(),
+            Duration::from_secs(90)
+        );
+    }
 
     fn line(nonce: &str) -> String {
         format!(r#"{{"nonce":"{nonce}","outcome":"returned","panics":[],"leak":null}}"#)

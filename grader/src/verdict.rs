@@ -335,6 +335,11 @@ pub fn decide(run: &RawRun, context: &Context<'_>) -> Verdict {
             diagnosis,
         };
     }
+    if let Ending::Starved { cpu_used, wall } = run.ending {
+        return Verdict::Inconclusive {
+            reason: explain::starved(context.timeout, cpu_used, wall),
+        };
+    }
     let Some(report) = &run.report else {
         return Verdict::Crash {
             cause: crash_cause(run, &stderr, context),
@@ -495,7 +500,7 @@ fn describe_ending(ending: &Ending) -> String {
             };
             format!("was killed by {name}{meaning}")
         }
-        Ending::TimedOut(_) => "ran out of time".to_owned(),
+        Ending::TimedOut(_) | Ending::Starved { .. } => "ran out of time".to_owned(),
     }
 }
 
@@ -708,6 +713,26 @@ mod tests {
         assert!(!exact.is_met_by(VerdictLabel::Timeout(DiagnosisKind::Spinning)));
         assert_eq!("rejected".parse::<Expected>(), Ok(Expected::Rejected));
         assert_eq!("build".parse::<Expected>(), Ok(Expected::BuildFailed));
+    }
+
+    #[test]
+    fn a_test_the_machine_starved_is_inconclusive_and_says_why() {
+        let verdict = decide(
+            &run(
+                Ending::Starved {
+                    cpu_used: Duration::from_millis(1_300),
+                    wall: Duration::from_secs(100),
+                },
+                None,
+            ),
+            &context(),
+        );
+        assert_eq!(verdict.label(), VerdictLabel::Inconclusive);
+        assert_eq!(verdict.name(), "inconclusive (machine busy)");
+        assert!(
+            verdict.details().contains("only 1.3 s of CPU time"),
+            "{verdict:?}"
+        );
     }
 
     #[test]

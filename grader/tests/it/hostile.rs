@@ -396,6 +396,14 @@ mod sandbox {
             &["crash", "fail"],
         ),
         attack("read_the_nonce_again", Isolation::Minimal, &["fail"]),
+        Attack {
+            timeout_secs: 2,
+            ..attack(
+                "look_starved_on_a_quiet_machine",
+                Isolation::Minimal,
+                &["timeout:sleeping", "timeout:spinning", "timeout:unknown"],
+            )
+        },
     ];
 
     /// A service of the machine for `connect_to_localhost` to reach (the fixture's port).
@@ -433,6 +441,42 @@ mod sandbox {
             },
         );
         (run, verdict, took)
+    }
+
+    /// A busy machine never turns correct code into a timeout: with eight spinning threads
+    /// per core beside it, a test that needs half a second of CPU time cannot finish within
+    /// its one-second limit of wall time, and the runner waits for it while it has used less
+    /// than its limit in CPU time (`runner::Patience`). Before, this was `timeout:spinning`.
+    #[test]
+    fn a_test_the_machine_starves_is_not_timed_out() {
+        let _serial = one_at_a_time();
+        grader::reaper::become_subreaper();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let (run, verdict, _) = std::thread::scope(|scope| {
+            for _ in 0..8 * cores {
+                scope.spawn(|| {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                });
+            }
+            let starved = Attack {
+                timeout_secs: 1,
+                ..attack("compute_for_half_a_second", Isolation::Minimal, &[])
+            };
+            let outcome = run_attack(&starved, sandbox::isolation());
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            outcome
+        });
+        assert!(
+            matches!(
+                verdict.label(),
+                VerdictLabel::Pass | VerdictLabel::Inconclusive
+            ),
+            "a starved correct test got {verdict:?}\nstderr: {}",
+            run.stderr.text()
+        );
     }
 
     /// Processes on the machine whose name starts with `attack-`, as the fixture names them.

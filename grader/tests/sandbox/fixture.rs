@@ -300,6 +300,31 @@ fn read_the_nonce_again() {
     assert!(rest.trim().len() == 32, "stdin holds no nonce any more");
 }
 
+/// Looks starved without being so: runnable for a few milliseconds now and then, asleep the
+/// rest, never finishing. The runner gives a test more time only while it is still computing,
+/// has used less CPU time than its limit, and other threads want the cores; this one hopes to
+/// be seen computing and be waited for ten times its limit, tying up the grader.
+fn look_starved_on_a_quiet_machine() {
+    loop {
+        let burst = std::time::Instant::now();
+        while burst.elapsed() < Duration::from_millis(3) {
+            std::hint::spin_loop();
+        }
+        std::thread::sleep(Duration::from_millis(60));
+    }
+}
+
+/// Not an attack: correct code that needs half a second of CPU time, for the test that starves
+/// it with load from elsewhere (`tests/it/hostile.rs`). It returns, so its pass is no hole.
+fn compute_for_half_a_second() {
+    let started = harness::platform::thread_cpu_time();
+    while harness::platform::thread_cpu_time() - started < Duration::from_millis(500) {
+        for _ in 0..10_000 {
+            std::hint::spin_loop();
+        }
+    }
+}
+
 harness::hidden_tests![
     kill_parent,
     stop_parent,
@@ -317,4 +342,6 @@ harness::hidden_tests![
     connect_to_localhost,
     forge_a_pass_with_a_found_nonce,
     read_the_nonce_again,
+    look_starved_on_a_quiet_machine,
+    compute_for_half_a_second,
 ];

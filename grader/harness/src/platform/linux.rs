@@ -78,6 +78,17 @@ fn numbered_entries(folder: &str) -> Vec<u64> {
         .collect()
 }
 
+pub fn runnable_threads_on_machine() -> Option<usize> {
+    procs_running(&std::fs::read_to_string("/proc/stat").ok()?)
+}
+
+/// `procs_running N` of `/proc/stat`.
+fn procs_running(stat: &str) -> Option<usize> {
+    stat.lines()
+        .find_map(|line| line.strip_prefix("procs_running "))
+        .and_then(|count| count.trim().parse().ok())
+}
+
 pub fn processes() -> Vec<Process> {
     numbered_entries("/proc")
         .into_iter()
@@ -306,6 +317,13 @@ fn kernel_wait(channel: &str, syscall: &str) -> KernelWait {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn procs_running_is_read_from_proc_stat() {
+        let stat = "cpu  1 2 3\nctxt 99\nprocs_running 7\nprocs_blocked 1\n";
+        assert_eq!(procs_running(stat), Some(7));
+        assert_eq!(procs_running("cpu 1 2 3\n"), None);
+    }
 
     #[test]
     fn a_name_with_spaces_and_parentheses_does_not_shift_the_fields() {

@@ -105,6 +105,14 @@ fn thread_state(run_state: i32) -> RunState {
     }
 }
 
+pub fn runnable_threads_on_machine() -> Option<usize> {
+    // macOS has no count of runnable threads; the one-minute load average is the nearest.
+    let mut load = [0f64; 1];
+    // SAFETY: getloadavg writes at most `nelem` doubles into the buffer it is given.
+    let filled = unsafe { libc::getloadavg(load.as_mut_ptr(), 1) };
+    (filled == 1).then(|| load[0].ceil() as usize)
+}
+
 pub fn processes() -> Vec<Process> {
     // SAFETY: proc_listallpids writes at most `bytes` bytes of pids into the buffer.
     let pids: Vec<Pid> = list(|buffer, bytes| unsafe {

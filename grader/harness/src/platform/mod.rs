@@ -127,6 +127,14 @@ pub fn process(pid: Pid) -> Option<Process> {
     os::process(pid)
 }
 
+/// How many threads of the whole machine are running or waiting for a core right now, the
+/// caller included: Linux's `procs_running`, or on macOS the one-minute load average rounded
+/// up. `None` when the system does not say. It tells a test the machine starved from one that
+/// had the cores to itself and still did not finish.
+pub fn runnable_threads_on_machine() -> Option<usize> {
+    os::runnable_threads_on_machine()
+}
+
 /// Live or zombie members of process group `pgid`.
 pub fn processes_in_group(pgid: Pid) -> Vec<Pid> {
     processes()
@@ -388,6 +396,27 @@ mod tests {
             }
             word.store(1, Ordering::Release);
             wake_all(&word);
+        });
+    }
+
+    #[test]
+    fn a_spinning_thread_is_counted_among_the_machines_runnable_ones() {
+        let started = std::sync::atomic::AtomicBool::new(false);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                started.store(true, Ordering::Release);
+                while !stop.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            });
+            while !started.load(Ordering::Acquire) {
+                std::hint::spin_loop();
+            }
+            // The caller and the spinner both want a core, whether or not they have one.
+            let runnable = runnable_threads_on_machine().expect("Linux says");
+            stop.store(true, Ordering::Relaxed);
+            assert!(runnable >= 2, "{runnable}");
         });
     }
 
