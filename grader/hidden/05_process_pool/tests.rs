@@ -103,6 +103,23 @@ fn assert_no_children_left(after: &str) {
     }
 }
 
+/// Pools of 1, 2 and 3 workers: an answer that is not the pool's own size (the number of CPUs,
+/// say) is wrong for at least two of them on any machine.
+fn workers_says_how_many_workers_the_pool_keeps() {
+    for size in 1..=3 {
+        let pool = start(size, echo);
+        let pids = pool.worker_pids();
+        assert!(
+            pool.workers() == size && pids.len() == size,
+            "ProcessPool::new({size}, ..) keeps {size} workers, but workers() says {} and \
+             worker_pids() lists {pids:?}: both must describe the workers this pool keeps",
+            pool.workers()
+        );
+        pool.shutdown()
+            .unwrap_or_else(|error| panic!("shutdown of a pool of {size} failed: {error}"));
+    }
+}
+
 fn map_returns_results_in_input_order() {
     let mut pool = start(3, reverse_and_mark);
     assert_eq!(
@@ -345,6 +362,7 @@ fn pool_speeds_up_cpu_bound_work() {
 }
 
 harness::hidden_tests![
+    workers_says_how_many_workers_the_pool_keeps,
     map_returns_results_in_input_order,
     map_keeps_input_order_when_tasks_finish_out_of_order,
     tasks_run_in_several_workers_and_never_in_the_parent,

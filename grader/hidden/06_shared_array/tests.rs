@@ -3,6 +3,7 @@
 //! The functions applied are plain `fn`s, as the contract requires: a forked child runs the
 //! parent's code, so a function pointer means the same thing in every process.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use harness::rendezvous::Rendezvous;
@@ -183,6 +184,32 @@ fn the_children_compute_at_the_same_time() {
     }
 }
 
+/// Forks made by this process, counted by a `pthread_atfork` handler: libc runs it in the
+/// parent after every `fork`, whichever crate calls it.
+static FORKS: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn count_a_fork() {
+    FORKS.fetch_add(1, Ordering::SeqCst);
+}
+
+fn parallel_apply_forks_procs_children() {
+    // SAFETY: registers a handler that only increments an atomic, which is safe to run right
+    // after a fork; the result is checked.
+    let registered = unsafe { libc::pthread_atfork(None, Some(count_a_fork), None) };
+    assert!(registered == 0, "the grader could not count forks (pthread_atfork failed)");
+    for (len, procs) in [(40, 4), (1, 1), (3, 5), (0, 2)] {
+        let before = FORKS.load(Ordering::SeqCst);
+        apply(&mut numbered(len), procs, add_thousand);
+        let forked = FORKS.load(Ordering::SeqCst) - before;
+        assert!(
+            forked == procs,
+            "parallel_apply(len {len}, procs {procs}) forked {forked} children, not {procs}: it \
+             forks exactly `procs` children, also when there are more of them than elements \
+             (their chunks are then empty)"
+        );
+    }
+}
+
 fn a_failing_child_names_its_chunk() {
     let mut array = numbered(40);
     match parallel_apply(&mut array, 4, abort_at_25) {
@@ -264,6 +291,7 @@ fn parallel_apply_speeds_up_a_cpu_heavy_function() {
 
 harness::hidden_tests![
     a_new_array_is_zero_filled,
+    parallel_apply_forks_procs_children,
     every_element_is_transformed_exactly_once,
     the_parent_does_none_of_the_work,
     the_children_compute_at_the_same_time,

@@ -197,6 +197,41 @@ fn io_waits_overlap_under_the_model() {
     });
 }
 
+/// Work whose `compute` waits until every thread computes at once: `threads` threads that
+/// take turns never all get there, and the watcher, seeing from /proc that nothing can move
+/// any more, lets them go. The clock-free half of the speedup test.
+struct MeetToCompute(&'static harness::rendezvous::Rendezvous);
+
+impl gil::Work for MeetToCompute {
+    fn compute(&self, input: u64) -> u64 {
+        self.0.arrive();
+        compute_result(input)
+    }
+    fn io(&self, input: u64) -> u64 {
+        io_result(input)
+    }
+}
+
+fn compute_runs_on_every_thread_at_once() {
+    const THREADS: usize = 4;
+    let work = MeetToCompute(harness::rendezvous::Rendezvous::new(THREADS as u32));
+    let tasks: Vec<gil::Task> = (0..THREADS as u64).map(gil::Task::Compute).collect();
+    let got = work.0.watch(|| {}, || gil::run_program(THREADS, &tasks, &work));
+    assert!(
+        work.0.met(),
+        "{THREADS} threads had a compute task each, but at most {} of them were computing at \
+         once, and then nothing moved: something makes the computations take turns, so more \
+         cores make a CPU-bound program no faster. Hold a lock only to merge a result, never \
+         around work.compute",
+        work.0.arrived()
+    );
+    assert!(
+        got.tasks == THREADS as u64,
+        "{THREADS} compute tasks were counted as {}",
+        got.tasks
+    );
+}
+
 fn cpu_bound_threads_speed_up() {
     // 64 tasks of 2 M hash rounds: about 150 ms on one thread in a release build.
     const TASKS: u64 = 64;
@@ -229,5 +264,6 @@ harness::hidden_tests![
     merging_never_loses_a_result_under_the_model,
     compute_runs_outside_the_gil_under_the_model,
     io_waits_overlap_under_the_model,
+    compute_runs_on_every_thread_at_once,
     cpu_bound_threads_speed_up,
 ];

@@ -327,33 +327,61 @@ fn failing_aggregate_stops_every_stage() {
     );
 }
 
+/// A stage that holds its item back until every other thread of the pipeline is asleep with
+/// nothing left to wake it (seen from /proc by the watcher, not timed). `PATIENCE` lets it go
+/// on anyway for a pipeline whose stages poll with a timeout, so such a pipeline is not failed
+/// by the wait itself.
+struct HoldUntilStuck {
+    watcher: &'static harness::rendezvous::Rendezvous,
+    released: Mutex<bool>,
+    release: Condvar,
+}
+
+impl HoldUntilStuck {
+    fn new() -> Self {
+        HoldUntilStuck {
+            watcher: harness::rendezvous::Rendezvous::new(u32::MAX),
+            released: Mutex::new(false),
+            release: Condvar::new(),
+        }
+    }
+
+    /// Called by the stage: waits until the watcher lets it go.
+    fn hold(&self) {
+        self.watcher.unwatched(|| {
+            let released = self.released.lock().unwrap();
+            let _released = self
+                .release
+                .wait_timeout_while(released, PATIENCE, |released| !*released)
+                .unwrap();
+        });
+    }
+
+    /// Runs the pipeline while the watcher looks for the moment everyone else is asleep.
+    fn watch<R>(&self, pipeline: impl FnOnce() -> R) -> R {
+        self.watcher.watch(
+            || {
+                *self.released.lock().unwrap() = true;
+                self.release.notify_all();
+            },
+            pipeline,
+        )
+    }
+}
+
 /// The source holds item 1 back until every other thread of the pipeline is asleep with
 /// nothing left to wake it (seen from /proc, not timed): a stage that is still waiting for
 /// input. A stage that takes a pause in the input for its end (a `recv_timeout` read as "no
-/// more lines") has ended by then, and item 1 is lost. `PATIENCE` lets the source go on anyway
-/// for a stage that polls with a timeout and keeps waiting, so such a pipeline is not failed.
+/// more lines") has ended by then, and item 1 is lost.
 fn a_slow_source_is_not_the_end_of_input() {
-    let released = Mutex::new(false);
-    let release = Condvar::new();
-    let watcher = harness::rendezvous::Rendezvous::new(u32::MAX);
+    let hold = HoldUntilStuck::new();
     let source = (0..3).map(|item| {
         if item == 1 {
-            watcher.unwatched(|| {
-                let released = released.lock().unwrap();
-                let _released = release
-                    .wait_timeout_while(released, PATIENCE, |released| !*released)
-                    .unwrap();
-            });
+            hold.hold();
         }
         Ok(line(item))
     });
-    let outcome = watcher.watch(
-        || {
-            *released.lock().unwrap() = true;
-            release.notify_all();
-        },
-        || pipeline::run_pipeline(source, parse_record, add_record, 2),
-    );
+    let outcome = hold.watch(|| pipeline::run_pipeline(source, parse_record, add_record, 2));
     assert!(
         outcome.as_ref() == Ok(&serial_totals(3)),
         "the source paused before item 1 until every stage was waiting, then gave items 1 and \
@@ -361,6 +389,51 @@ fn a_slow_source_is_not_the_end_of_input() {
          was taken for its end. Only a closed channel ends the input: receive without a \
          timeout (for line in receiver), however long the source takes",
         serial_totals(3)
+    );
+}
+
+/// The source fails on item 3 after ingest has sent items 0 to 2. Parse holds item 0 until
+/// every other thread of the pipeline is asleep with nothing left to wake it (seen from /proc,
+/// not timed), which is once ingest has failed and ended. Items 1 and 2 are then still in the
+/// channel: the stages downstream of the failure must drain them and end, not drop them.
+fn downstream_stages_drain_after_a_failure() {
+    const FAILING_SOURCE_ITEM: usize = 3;
+    const FAILURE: &str = "the source broke on item 3 (injected by the test)";
+    let hold = HoldUntilStuck::new();
+    let source = (0..=FAILING_SOURCE_ITEM).map(|item| match item {
+        FAILING_SOURCE_ITEM => Err(FAILURE.to_owned()),
+        _ => Ok(line(item)),
+    });
+    let mut parsed = 0;
+    let parse = |text: &str| {
+        if parsed == 0 {
+            hold.hold();
+        }
+        parsed += 1;
+        parse_record(text)
+    };
+    let mut aggregated = Vec::new();
+    let aggregate = |totals: &mut Totals, record: Record| {
+        aggregated.push(record.value as usize);
+        add_record(totals, record)
+    };
+    let outcome = hold.watch(|| pipeline::run_pipeline(source, parse, aggregate, 2));
+    let expected = PipelineError {
+        stage: Stage::Ingest,
+        item: FAILING_SOURCE_ITEM,
+        message: FAILURE.to_owned(),
+    };
+    assert!(
+        outcome.as_ref() == Err(&expected),
+        "the source failed on item {FAILING_SOURCE_ITEM}, so run_pipeline must return \
+         Err({expected:?}), but it returned {outcome:?}"
+    );
+    assert!(
+        parsed == FAILING_SOURCE_ITEM && aggregated == [0, 1, 2],
+        "ingest sent items 0 to 2 before the source failed on item {FAILING_SOURCE_ITEM}, but \
+         parse ran {parsed} times and aggregate saw items {aggregated:?}, not [0, 1, 2]. The \
+         stages after a failure drain what is already in their channel and end when it is \
+         empty and closed; only the stages before it stop reading"
     );
 }
 
@@ -437,6 +510,7 @@ harness::hidden_tests![
     failing_parse_stops_every_stage,
     failing_aggregate_stops_every_stage,
     a_slow_source_is_not_the_end_of_input,
+    downstream_stages_drain_after_a_failure,
     the_earliest_failing_stage_is_reported,
     a_panic_in_a_stage_reaches_the_caller,
 ];
