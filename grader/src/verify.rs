@@ -212,7 +212,7 @@ fn expect_rejection(
         Outcome::BuildFailed { errors } if expect.verdict != Expected::BuildFailed => {
             Some(format!("it does not compile:\n{}", errors.join("\n")))
         }
-        Outcome::BuildFailed { .. } => None,
+        Outcome::BuildFailed { errors } => build_failure_problem(errors, subject),
         Outcome::Graded { tests } => match tests.first() {
             None => Some(format!("test `{}` did not run", expect.rejected_by)),
             Some(test) if expect.verdict.is_met_by(test.verdict.label()) => None,
@@ -225,6 +225,23 @@ fn expect_rejection(
         },
     };
     Ok(claim(exercise, who, &words, problem))
+}
+
+/// Why a build failure is not the proof a `build` expectation claims, if it is not: the
+/// hidden tests must be what no longer compiles (they borrow, and the mistake asks for
+/// `'static`), and nothing in the subject's own files. A mutant with a typo fails to build
+/// too, and proves nothing about its contract sentence.
+fn build_failure_problem(errors: &[String], subject: &Subject) -> Option<String> {
+    let own_files = format!("{}/src/", subject.display_dir);
+    let in_hidden_tests = errors.iter().any(|error| error.contains("tests.rs"));
+    let in_own_files = errors.iter().any(|error| error.contains(&own_files));
+    (!in_hidden_tests || in_own_files).then(|| {
+        format!(
+            "it does not compile, but not because the hidden tests need what it broke: the \
+             errors must be in the hidden tests' file and none in {own_files}:\n{}",
+            errors.join("\n")
+        )
+    })
 }
 
 /// The course's consistency rules ([`consistency`]) as claims about this exercise's metadata.
