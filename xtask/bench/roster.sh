@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
 # The roster benchmark of issue 16 (a benchmark, not a test: it asserts nothing about time).
 #
-#   bash xtask/bench/roster.sh [PER_KIND]      (default 5: a class of 20)
-#   BENCH_ALONE=0 bash xtask/bench/roster.sh 1 (a class of 4, not compared with grading alone)
+#   bash xtask/bench/roster.sh [PER_KIND]          (default 5: a class of 20)
+#   BENCH_ALONE=kinds bash xtask/bench/roster.sh   (only one student of each kind graded alone)
+#   BENCH_ALONE=0 bash xtask/bench/roster.sh 1     (a class of 4, not compared with grading alone)
 #
 # Builds a class of 4*PER_KIND students of mixed quality: full solutions, stubs, half-solved
 # (every other exercise solved), and duplicates of other students' code. Each full and
 # half-solved student's files carry a comment of their own, so only the duplicates and the
 # untouched stubs share code, as in a real class. It grades the class with `grade --roster`
-# on every core, then grades each student alone (`--jobs 1`), and prints wall time, machine
+# on every core, then grades each student alone (`--jobs 1`), or with BENCH_ALONE=kinds only
+# full1, stub1, half1 and copy1 (students of one kind differ only by a comment, so one of each
+# is the comparison at a fifth of the cost for a class of 20), and prints wall time, machine
 # time and CPU time per student, the scratch build folder's size before, at its peak and after,
 # the load average, and whether every test got the same points both ways.
 set -euo pipefail
 per_kind=${1:-5}
+alone_mode=${BENCH_ALONE:-1}
+case "$alone_mode" in
+  1 | kinds | 0) ;;
+  *) echo "BENCH_ALONE is 1 (every student alone), kinds (one of each kind) or 0 (none)" >&2; exit 2 ;;
+esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 work=$(mktemp -d "${TMPDIR:-/tmp}/threadlings-bench.XXXXXX")
@@ -66,11 +74,11 @@ watch_disk() { # samples the build folder's size until killed
   done
 }
 
-grade() { # OUT JOBS -> prints "wall_s cpu_s"
-  local out=$1 jobs=$2 start end
+grade() { # OUT JOBS ROSTER -> prints "wall_s cpu_s"
+  local out=$1 jobs=$2 class=$3 start end
   start=$(date +%s.%N)
   /usr/bin/time -f "%U %S" -o "$work/time" \
-    "$xtask" grade --roster "$roster" --jobs "$jobs" --out "$out" >"$work/$jobs.log" 2>&1 || true
+    "$xtask" grade --roster "$class" --jobs "$jobs" --out "$out" >"$work/$jobs.log" 2>&1 || true
   end=$(date +%s.%N)
   read -r user sys <"$work/time"
   echo "$(echo "$end - $start" | bc) $(echo "$user + $sys" | bc)"
@@ -79,14 +87,24 @@ grade() { # OUT JOBS -> prints "wall_s cpu_s"
 echo "class of $students students in $roster; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 before=$(size)
 watch_disk & watcher=$!
-read -r wall cpu < <(grade "$work/class" "$(nproc)")
+read -r wall cpu < <(grade "$work/class" "$(nproc)" "$roster")
 kill "$watcher" 2>/dev/null || true
 wait "$watcher" 2>/dev/null || true
 peak=$(cat "$peak_file" 2>/dev/null || echo "$before")
 after=$(size)
 echo "load after the class: $(cut -d' ' -f1-3 /proc/loadavg)"
-if [ "${BENCH_ALONE:-1}" = 1 ]; then
-  read -r wall_alone cpu_alone < <(grade "$work/alone" 1)
+if [ "$alone_mode" = kinds ]; then
+  # The same folders under the same names, in a roster of their own.
+  alone_roster="$work/alone-roster"
+  mkdir -p "$alone_roster"
+  for name in full1 stub1 half1 copy1; do cp -r "$roster/$name" "$alone_roster/"; done
+  graded_alone=4
+else
+  alone_roster=$roster
+  graded_alone=$students
+fi
+if [ "$alone_mode" != 0 ]; then
+  read -r wall_alone cpu_alone < <(grade "$work/alone" 1 "$alone_roster")
   echo "load after grading alone: $(cut -d' ' -f1-3 /proc/loadavg)"
 else
   # BENCH_ALONE=0 skips the comparison (it doubles the time), for a quick before and after.
@@ -95,13 +113,14 @@ else
 fi
 
 python3 - "$work/class/students" "$work/alone/students" "$students" "$wall" "$cpu" \
-  "$wall_alone" "$cpu_alone" "$before" "$peak" "$after" "$(nproc)" "${BENCH_ALONE:-1}" <<'PY'
+  "$wall_alone" "$cpu_alone" "$before" "$peak" "$after" "$(nproc)" "$alone_mode" "$graded_alone" <<'PY'
 import json, os, sys
 class_dir, alone_dir = sys.argv[1], sys.argv[2]
 students = int(sys.argv[3])
 wall, cpu, wall_alone, cpu_alone = map(float, sys.argv[4:8])
 before, peak, after, cores = map(int, sys.argv[8:12])
-compared = sys.argv[12] == "1"
+mode, graded_alone = sys.argv[12], int(sys.argv[13])
+compared = mode != "0"
 def points(folder):
     found = {}
     for name in sorted(os.listdir(folder)):
@@ -119,12 +138,14 @@ together, alone = points(class_dir), points(alone_dir)
 print(f"class graded together: {wall:.0f} s wall, {wall * cores / students:.1f} s machine time "
       f"({cores} cores) and {cpu / students:.1f} s CPU per student")
 if compared:
-    print(f"each student alone:    {wall_alone:.0f} s wall, {wall_alone / students:.1f} s per student")
+    which = "each student" if mode == "1" else "one student of each kind"
+    print(f"{which} alone: {wall_alone:.0f} s wall, {wall_alone / graded_alone:.1f} s per student")
 print(f"200 students at this rate: {wall / students * 200 / 3600:.1f} h on this machine")
 print(f"scratch build folder: {before} MB before, {peak} MB at its peak, {after} MB after "
       f"({(after - before) / students:.1f} MB kept per student)")
 different = []
-for student in sorted(set(together) | set(alone)):
+# With BENCH_ALONE=kinds only the students graded alone are compared.
+for student in sorted(set(alone) if mode == "kinds" else set(together) | set(alone)):
     a, b = together.get(student), alone.get(student)
     if not isinstance(a, dict) or not isinstance(b, dict):
         different.append(f"{student}: together {a!r:.80} / alone {b!r:.80}")
@@ -141,6 +162,6 @@ if different:
     print(f"{len(different)} tests got different points together and alone:")
     print("\n".join("  " + line for line in different))
     sys.exit(1)
-print("every test got the same points together and alone")
+print(f"every test of the {len(alone)} students graded alone got the same points together and alone")
 PY
 echo "work folder (reports, logs): $work"
