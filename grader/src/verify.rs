@@ -212,7 +212,7 @@ fn expect_rejection(
         Outcome::BuildFailed { errors } if expect.verdict != Expected::BuildFailed => {
             Some(format!("it does not compile:\n{}", errors.join("\n")))
         }
-        Outcome::BuildFailed { errors } => build_failure_problem(errors, subject),
+        Outcome::BuildFailed { errors } => build_failure_problem(errors, &subject.display_dir),
         Outcome::Graded { tests } => match tests.first() {
             None => Some(format!("test `{}` did not run", expect.rejected_by)),
             Some(test) if expect.verdict.is_met_by(test.verdict.label()) => None,
@@ -229,16 +229,25 @@ fn expect_rejection(
 
 /// Why a build failure is not the proof a `build` expectation claims, if it is not: the
 /// hidden tests must be what no longer compiles (they borrow, and the mistake asks for
-/// `'static`), and nothing in the subject's own files. A mutant with a typo fails to build
-/// too, and proves nothing about its contract sentence.
-fn build_failure_problem(errors: &[String], subject: &Subject) -> Option<String> {
-    let own_files = format!("{}/src/", subject.display_dir);
-    let in_hidden_tests = errors.iter().any(|error| error.contains("tests.rs"));
-    let in_own_files = errors.iter().any(|error| error.contains(&own_files));
+/// `'static`), so every error must point into them, never into the subject's own files. Notes
+/// may still name the subject's signature that caused the error. A mutant with a typo fails to
+/// build too, and proves nothing about its contract sentence.
+fn build_failure_problem(errors: &[String], display_dir: &str) -> Option<String> {
+    let own_files = format!("{display_dir}/src/");
+    // rustc's first `--> file:line:column` of an error is where the error is.
+    let located_at = |error: &String| {
+        error
+            .lines()
+            .find_map(|line| line.trim_start().strip_prefix("--> "))
+            .map(str::to_owned)
+    };
+    let places: Vec<String> = errors.iter().filter_map(located_at).collect();
+    let in_hidden_tests = places.iter().any(|place| place.contains("tests.rs"));
+    let in_own_files = places.iter().any(|place| place.contains(&own_files));
     (!in_hidden_tests || in_own_files).then(|| {
         format!(
-            "it does not compile, but not because the hidden tests need what it broke: the \
-             errors must be in the hidden tests' file and none in {own_files}:\n{}",
+            "it does not compile, but not because the hidden tests need what it broke: every \
+             error must be in the hidden tests' file and none in {own_files}:\n{}",
             errors.join("\n")
         )
     })
@@ -259,6 +268,19 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+
+    #[test]
+    fn a_build_proof_needs_the_error_in_the_hidden_tests_not_in_the_mutant() {
+        let at = |place: &str| {
+            format!("error[E0597]: `seen` does not live long enough\n  --> {place}\n   |\nnote: requirement introduced here\n  --> mutant m/src/lib.rs:10:54")
+        };
+        let borrow = at("/work/grader/hidden/01_race_counter/tests.rs:19:49");
+        assert_eq!(build_failure_problem(&[borrow.clone()], "mutant m"), None);
+        let typo = at("mutant m/src/lib.rs:3:1");
+        assert!(build_failure_problem(&[typo.clone()], "mutant m").is_some());
+        assert!(build_failure_problem(&[borrow, typo], "mutant m").is_some());
+        assert!(build_failure_problem(&["error: linking failed".into()], "mutant m").is_some());
+    }
     use crate::catalog::Catalog;
 
     /// The exercises of this checkout, or `None` in an edition without hidden mutants.
