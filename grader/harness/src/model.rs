@@ -8,7 +8,9 @@
 //! When a schedule fails, [`explore`] runs that one schedule again before it fails the test,
 //! this time looking at every scheduling point: which thread was about to do which
 //! synchronisation operation, called from which line of the learner's file. Those steps, in the
-//! order they ran, go in the test's report as its interleaving (see [`crate::InterleavingStep`]).
+//! order they ran, go in the test's report as its interleaving (see [`crate::InterleavingStep`]),
+//! each operation on an atomic with the value it read or wrote, which the twin's atomics
+//! ([`crate::atomic`]) record during the replay only.
 //! Only the replay pays for this; the thousands of passing schedules are not slowed down.
 
 use std::cell::RefCell;
