@@ -133,9 +133,7 @@ impl Timeline {
             })
             .collect()
     }
-}
 
-impl Timeline {
     /// Puts the name of the atomic before each value, read from the learner's line in
     /// `sources` (the files of `src/`, by path under `src/`): `count = 0` for
     /// `self.count.load(…)`. A value whose atomic has no plain name there keeps no name.
