@@ -13,36 +13,23 @@
 
 use std::panic::Location;
 
+use crate::model::{record_access, replaying, Access};
+
 pub use shuttle::sync::atomic::{
     compiler_fence, fence, AtomicI128, AtomicPtr, AtomicU128, Ordering,
 };
-
-/// What one atomic operation of the learner's code did, as [`crate::model`] collects it.
-pub(crate) struct Access {
-    /// Shuttle's number of the thread that made it.
-    pub task: usize,
-    /// The learner's line that called it (`#[track_caller]`).
-    pub file: &'static str,
-    pub line: u32,
-    /// The atomic's address, only to tell atomics apart within one replay; never shown.
-    pub address: usize,
-    pub read: Option<String>,
-    pub written: Option<String>,
-    /// How the row shows it: `= 0`, `0 -> 1`, `found 2, not 0: unchanged`.
-    pub shown: String,
-}
 
 /// Records an operation on the atomic at `address` while a failing schedule is replayed;
 /// `describe` gives what it read, what it wrote and how its row shows that. Outside the replay
 /// nothing is formatted or kept.
 #[track_caller]
 fn record(address: usize, describe: impl FnOnce() -> (Option<String>, Option<String>, String)) {
-    if !crate::model::replaying() {
+    if !replaying() {
         return;
     }
     let location = Location::caller();
     let (read, written, shown) = describe();
-    crate::model::record_access(Access {
+    record_access(Access {
         task: shuttle::current::try_get_current_task().map_or(0, usize::from),
         file: location.file(),
         line: location.line(),

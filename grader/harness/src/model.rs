@@ -25,7 +25,6 @@ use shuttle::scheduler::{
 };
 use shuttle::{Config, Runner};
 
-use crate::atomic::Access;
 use crate::protocol::{AtomicAccess, InterleavingStep};
 
 /// How hard to look. The defaults find the races of the exercises in well under a second.
@@ -63,6 +62,22 @@ static REPLAYING: AtomicBool = AtomicBool::new(false);
 
 /// The atomic operations of the replay not yet matched with their steps, in the order they ran.
 static ACCESSES: Mutex<Vec<Access>> = Mutex::new(Vec::new());
+
+/// What one atomic operation of the learner's code did, as the twin's atomics
+/// ([`crate::atomic`]) report it.
+pub(crate) struct Access {
+    /// Shuttle's number of the thread that made it.
+    pub task: usize,
+    /// The learner's line that called it (`#[track_caller]`).
+    pub file: &'static str,
+    pub line: u32,
+    /// The atomic's address, only to tell atomics apart within one replay; never shown.
+    pub address: usize,
+    pub read: Option<String>,
+    pub written: Option<String>,
+    /// How the row shows it: `= 0`, `0 -> 1`, `found 2, not 0: unchanged`.
+    pub shown: String,
+}
 
 /// Keeps what an atomic operation of the twin did during the replay ([`crate::atomic`]).
 pub(crate) fn record_access(access: Access) {
