@@ -23,7 +23,9 @@ pub use shuttle::sync::{
     WaitTimeoutResult, Weak,
 };
 
-/// Atomic integers and `Ordering`, from std or from the model checker.
+/// Atomic integers and `Ordering`, from std or from the model checker. The model checker's
+/// come through the grader's harness, which records the values they read and write when it
+/// replays a failing schedule, so the learner sees them in the timeline.
 pub mod atomic {
     #[cfg(not(feature = "model"))]
     #[allow(unused_imports)]
@@ -31,7 +33,7 @@ pub mod atomic {
 
     #[cfg(feature = "model")]
     #[allow(unused_imports)]
-    pub use shuttle::sync::atomic::*;
+    pub use harness::atomic::*;
 }
 
 /// Spawning, scoping and yielding threads, from std or from the model checker.

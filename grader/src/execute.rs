@@ -160,6 +160,7 @@ impl Execution<'_> {
             display_dir: &self.subject.display_dir,
             timeout,
             memory_mib: self.memory_mib,
+            sources: &self.subject.sources,
         };
         let mut verdict = verdict::decide(&run, &context);
         if run.tree_out_of_memory && !matches!(verdict, Verdict::Timeout { .. }) {

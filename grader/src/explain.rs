@@ -170,9 +170,14 @@ pub fn timeout_details(limit: Duration, diagnosis: &Diagnosis) -> String {
 
 /// The failing schedule's last steps, one row each, under a line that says how to read them.
 pub fn describe_interleaving(timeline: &Timeline) -> String {
-    let mut text = String::from(
+    let values = if timeline.steps.iter().any(|step| step.value.is_some()) {
+        ", with what each atomic read or wrote (`a -> b`: it held a, then b)"
+    } else {
+        ""
+    };
+    let mut text = format!(
         "\nHow it happened, one synchronisation step of your code per line, in the order the \
-         threads made them (the failure comes right after the last):",
+         threads made them{values} (the failure comes right after the last):",
     );
     if timeline.earlier_steps > 0 {
         let _ = write!(text, "\n  ({} earlier steps)", timeline.earlier_steps);
@@ -315,6 +320,28 @@ fn learner_name(name: &str) -> String {
 mod tests {
     use super::*;
     use crate::model_report::{model_deadlock, tests::REPORT_WITH_BACKTRACES};
+
+    #[test]
+    fn a_timeline_with_values_says_how_to_read_them() {
+        let steps = crate::timeline::tests::lost_update();
+        let with_values = Timeline::from_interleaving(&steps, None).unwrap();
+        let text = describe_interleaving(&with_values);
+        assert!(
+            text.contains("with what each atomic read or wrote"),
+            "{text}"
+        );
+        assert!(text.contains("<- thread 2's increment is lost"), "{text}");
+
+        let without: Vec<_> = steps
+            .into_iter()
+            .map(|step| harness::InterleavingStep {
+                access: None,
+                ..step
+            })
+            .collect();
+        let text = describe_interleaving(&Timeline::from_interleaving(&without, None).unwrap());
+        assert!(!text.contains("read or wrote"), "{text}");
+    }
 
     #[test]
     fn the_deadlock_description_names_the_cycle() {

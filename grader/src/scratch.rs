@@ -560,7 +560,7 @@ fn write_crate(
         "src/lib.rs",
         &subject_crates,
         forbid_unsafe,
-        false,
+        None,
     );
     write_if_changed(
         &scratch_dir.join("subject").join("Cargo.toml"),
@@ -572,7 +572,7 @@ fn write_crate(
         "../subject/src/lib.rs",
         &subject_crates,
         forbid_unsafe,
-        true,
+        Some(&workspace.harness_dir()),
     );
     write_if_changed(
         &scratch_dir.join("model").join("Cargo.toml"),
@@ -679,9 +679,12 @@ fn workspace_dependencies(workspace: &Workspace) -> Result<Table> {
 /// The crates of `[workspace.dependencies]` as code names them (`crossbeam_utils`), which
 /// the lint refuses unless the exercise's capabilities give them to its crate.
 pub fn course_crates(workspace: &Workspace) -> Result<Vec<String>> {
+    // The model-checked twin is built with the harness, for the atomics its `crate::sync`
+    // re-exports; the learner's code may not reach it.
     Ok(workspace_dependencies(workspace)?
         .keys()
         .map(|name| Capabilities::code_name(name))
+        .chain(std::iter::once("harness".to_owned()))
         .collect())
 }
 
@@ -725,14 +728,15 @@ fn package(name: &str) -> Table {
     package
 }
 
-/// The manifest of the crate under test, or of its model-checked twin.
+/// The manifest of the crate under test, or of its model-checked twin (`model_harness`: the
+/// harness, whose atomics the twin's `crate::sync` re-exports so a replay can show values).
 fn library_manifest(
     package_name: &str,
     library: &str,
     lib_path: &str,
     course: &Table,
     forbid_unsafe: bool,
-    model_on: bool,
+    model_harness: Option<&Path>,
 ) -> String {
     let mut lib = Table::new();
     lib.insert("name".into(), library.into());
@@ -742,10 +746,17 @@ fn library_manifest(
         shuttle.insert("optional".into(), true.into());
     }
     let mut features = Table::new();
-    features.insert("model".into(), Value::Array(vec!["dep:shuttle".into()]));
-    if model_on {
+    let mut model = vec![Value::from("dep:shuttle")];
+    if let Some(harness) = model_harness {
+        let mut spec = path_dependency(harness, None);
+        if let Value::Table(table) = &mut spec {
+            table.insert("optional".into(), true.into());
+        }
+        dependencies.insert("harness".into(), spec);
+        model.push("dep:harness".into());
         features.insert("default".into(), Value::Array(vec!["model".into()]));
     }
+    features.insert("model".into(), Value::Array(model));
     let mut manifest = Table::new();
     manifest.insert("package".into(), package(package_name).into());
     manifest.insert("lib".into(), lib.into());

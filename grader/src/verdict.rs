@@ -4,8 +4,9 @@
 //! nonce says whether the test function returned or panicked; without one the process crashed,
 //! or exited early, and cannot have passed.
 
+use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -322,6 +323,9 @@ pub struct Context<'a> {
     pub display_dir: &'a str,
     pub timeout: Duration,
     pub memory_mib: u64,
+    /// The files of the learner's `src/` that were tested, by path under `src/`: a failing
+    /// interleaving names the atomics it shows the values of from them.
+    pub sources: &'a BTreeMap<PathBuf, String>,
 }
 
 /// Decides the verdict of one run.
@@ -398,7 +402,11 @@ fn classify_panics(report: &harness::Report, stderr: &str, context: &Context<'_>
     let interleaving = report
         .interleaving
         .as_deref()
-        .and_then(|steps| Timeline::from_interleaving(steps, deadlock.as_deref()));
+        .and_then(|steps| Timeline::from_interleaving(steps, deadlock.as_deref()))
+        .map(|mut timeline| {
+            timeline.name_atomics(context.sources);
+            timeline
+        });
     // A hidden test may panic on purpose inside code it hands to the learner (to check that a
     // worker's panic reaches the caller); that panic is not the test failing.
     let on_purpose = |p: &&harness::PanicRecord| p.message.contains(harness::EXPECTED_PANIC);
@@ -513,11 +521,13 @@ mod tests {
     const TESTS_FILE: &str = "/work/grader/hidden/01_race_counter/tests.rs";
 
     fn context() -> Context<'static> {
+        static NO_SOURCES: BTreeMap<PathBuf, String> = BTreeMap::new();
         Context {
             tests_file: Path::new(TESTS_FILE),
             display_dir: "exercises/01_race_counter",
             timeout: Duration::from_secs(5),
             memory_mib: 4096,
+            sources: &NO_SOURCES,
         }
     }
 

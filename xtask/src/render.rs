@@ -321,6 +321,8 @@ mod tests {
             operation: operation.into(),
             location: format!("lib.rs:{line}"),
             function: "Counter::increment".into(),
+            value: None,
+            note: None,
             never_ran: false,
         };
         let interleaving = Timeline {

@@ -17,6 +17,7 @@
 //! The harness also looks after the process hygiene that a test cannot see from inside: after
 //! the test returns it lists child processes that were never waited for.
 
+pub mod atomic;
 pub mod blocked;
 pub mod measure;
 pub mod model;
@@ -27,7 +28,7 @@ mod run;
 pub mod timing;
 pub mod waits;
 
-pub use protocol::{InterleavingStep, PanicRecord, Report, ReportOutcome, RESULT_FD};
+pub use protocol::{AtomicAccess, InterleavingStep, PanicRecord, Report, ReportOutcome, RESULT_FD};
 pub use run::{
     child_processes, inconclusive, leftover_children, main, note, ChildProcess, MODEL_SELF_LOCK,
 };

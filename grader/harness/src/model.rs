@@ -8,7 +8,9 @@
 //! When a schedule fails, [`explore`] runs that one schedule again before it fails the test,
 //! this time looking at every scheduling point: which thread was about to do which
 //! synchronisation operation, called from which line of the learner's file. Those steps, in the
-//! order they ran, go in the test's report as its interleaving (see [`crate::InterleavingStep`]).
+//! order they ran, go in the test's report as its interleaving (see [`crate::InterleavingStep`]),
+//! each operation on an atomic with the value it read or wrote, which the twin's atomics
+//! ([`crate::atomic`]) record during the replay only.
 //! Only the replay pays for this; the thousands of passing schedules are not slowed down.
 
 use std::cell::RefCell;
@@ -23,7 +25,7 @@ use shuttle::scheduler::{
 };
 use shuttle::{Config, Runner};
 
-use crate::protocol::InterleavingStep;
+use crate::protocol::{AtomicAccess, InterleavingStep};
 
 /// How hard to look. The defaults find the races of the exercises in well under a second.
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +59,32 @@ static INTERLEAVING: Mutex<Option<Vec<InterleavingStep>>> = Mutex::new(None);
 
 /// Set while the failing schedule is replayed: its panic repeats the one already recorded.
 static REPLAYING: AtomicBool = AtomicBool::new(false);
+
+/// The atomic operations of the replay not yet matched with their steps, in the order they ran.
+static ACCESSES: Mutex<Vec<Access>> = Mutex::new(Vec::new());
+
+/// What one atomic operation of the learner's code did, as the twin's atomics
+/// ([`crate::atomic`]) report it.
+pub(crate) struct Access {
+    /// Shuttle's number of the thread that made it.
+    pub task: usize,
+    /// The learner's line that called it (`#[track_caller]`).
+    pub file: &'static str,
+    pub line: u32,
+    /// The atomic's address, only to tell atomics apart within one replay; never shown.
+    pub address: usize,
+    pub read: Option<String>,
+    pub written: Option<String>,
+    /// How the row shows it: `= 0`, `0 -> 1`, `found 2, not 0: unchanged`.
+    pub shown: String,
+}
+
+/// Keeps what an atomic operation of the twin did during the replay ([`crate::atomic`]).
+pub(crate) fn record_access(access: Access) {
+    if let Ok(mut accesses) = ACCESSES.lock() {
+        accesses.push(access);
+    }
+}
 
 /// Whether the failing schedule is being replayed right now; the panic hook then records
 /// nothing, since the replay only repeats a panic the report already has.
@@ -122,6 +150,7 @@ where
         look_at_steps: true,
     };
     let scenario = scenario.clone();
+    take_accesses();
     REPLAYING.store(true, Ordering::SeqCst);
     // The replay fails as the original did; that failure is the one already being reported.
     let _ = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -129,6 +158,8 @@ where
     }));
     REPLAYING.store(false, Ordering::SeqCst);
     let mut record = record.borrow_mut();
+    // The last operations ran after the last scheduling point.
+    record.attach(take_accesses());
     let mut steps = std::mem::take(&mut record.steps);
     // Threads still stopped before an operation when the schedule ended: in a deadlock, the
     // operations each thread waits in for ever. In thread order, so every run shows the same.
@@ -152,9 +183,60 @@ struct Record {
     pending: HashMap<usize, InterleavingStep>,
     /// The operations that ran, in order.
     steps: Vec<InterleavingStep>,
+    /// The thread of each of `steps`.
+    step_tasks: Vec<usize>,
     /// Each thread's label, kept from when it was last runnable: a thread that blocks is
     /// no longer among the runnable ones that carry the names.
     labels: HashMap<usize, String>,
+    /// Each atomic's number, by its address, in the order the replay first used it.
+    atomics: HashMap<usize, usize>,
+}
+
+impl Record {
+    /// Gives each atomic operation's values to its step: the last step its thread ran, which
+    /// is that operation when it was called from the same line (an operation runs as soon as
+    /// its thread is chosen, before the thread reaches its next scheduling point). Operations
+    /// of the hidden test's own code have no step and are dropped.
+    fn attach(&mut self, accesses: Vec<Access>) {
+        for access in accesses {
+            let Some(index) = self
+                .step_tasks
+                .iter()
+                .rposition(|&task| task == access.task)
+            else {
+                continue;
+            };
+            let step = &mut self.steps[index];
+            let same_line = step.line == access.line
+                && under_src(&step.file) == under_src(access.file)
+                && step.operation.starts_with("Atomic");
+            if !same_line || step.access.is_some() {
+                continue;
+            }
+            let next = self.atomics.len() + 1;
+            let atomic = *self.atomics.entry(access.address).or_insert(next);
+            step.access = Some(AtomicAccess {
+                atomic,
+                read: access.read,
+                written: access.written,
+                shown: access.shown,
+            });
+        }
+    }
+}
+
+/// The part of a source path from its last `src/` on: a backtrace and `Location::caller` may
+/// spell the folder above differently.
+fn under_src(file: &str) -> &str {
+    file.rfind("src/").map_or(file, |at| &file[at..])
+}
+
+/// The atomic operations recorded since the last call.
+fn take_accesses() -> Vec<Access> {
+    ACCESSES
+        .lock()
+        .map(|mut accesses| std::mem::take(&mut *accesses))
+        .unwrap_or_default()
 }
 
 /// A scheduler that keeps the schedule of the execution it is in (every scheduler of shuttle
@@ -172,7 +254,9 @@ impl<S: Scheduler> Scheduler for Recording<S> {
         record.schedule = schedule.clone();
         record.pending.clear();
         record.steps.clear();
+        record.step_tasks.clear();
         record.labels.clear();
+        record.atomics.clear();
         Some(schedule)
     }
 
@@ -187,6 +271,7 @@ impl<S: Scheduler> Scheduler for Recording<S> {
         // The operation runs when that thread is next chosen, which may be much later.
         if self.look_at_steps {
             let mut record = self.record.borrow_mut();
+            record.attach(take_accesses());
             for task in runnable_tasks {
                 let number = usize::from(task.id());
                 record
@@ -214,6 +299,7 @@ impl<S: Scheduler> Scheduler for Recording<S> {
             record.schedule.push_task(task);
             if let Some(step) = record.pending.remove(&usize::from(task)) {
                 record.steps.push(step);
+                record.step_tasks.push(usize::from(task));
             }
         }
         chosen
@@ -265,6 +351,7 @@ fn operation_here(thread: String) -> Option<InterleavingStep> {
                         line: line_number,
                         function: short_function(function),
                         never_ran: false,
+                        access: None,
                     });
                 }
                 // A helper of the learner's (`locked()`) says less than the function that
@@ -386,6 +473,113 @@ mod tests {
             "Condvar::wait (locks again)"
         );
         assert_eq!(operation_name(&[wait]).unwrap(), "Condvar::wait (woken)");
+    }
+
+    fn atomic_step(thread: &str, operation: &str, line: u32) -> InterleavingStep {
+        InterleavingStep {
+            thread: thread.to_owned(),
+            operation: operation.to_owned(),
+            file: "/scratch/01/model/../subject/src/lib.rs".to_owned(),
+            line,
+            function: "Counter::increment".to_owned(),
+            never_ran: false,
+            access: None,
+        }
+    }
+
+    fn access(task: usize, line: u32, address: usize, shown: &str) -> Access {
+        Access {
+            task,
+            file: "../subject/src/lib.rs",
+            line,
+            address,
+            read: Some("0".to_owned()),
+            written: None,
+            shown: shown.to_owned(),
+        }
+    }
+
+    #[test]
+    fn an_atomic_operation_gives_its_values_to_its_threads_last_step() {
+        let mut record = Record {
+            steps: vec![
+                atomic_step("thread 1", "AtomicU64::load", 39),
+                atomic_step("thread 2", "AtomicU64::load", 39),
+                atomic_step("thread 2", "Mutex::lock", 41),
+            ],
+            step_tasks: vec![1, 2, 2],
+            ..Record::default()
+        };
+        record.attach(vec![
+            // Thread 2's last step is a lock: this load of the hidden test's has no row.
+            access(2, 39, 0x2000, "= 5"),
+            access(1, 39, 0x1000, "= 0"),
+            // Thread 1's load has its values already.
+            access(1, 39, 0x1000, "= 9"),
+        ]);
+        let shown: Vec<Option<(usize, &str)>> = record
+            .steps
+            .iter()
+            .map(|step| step.access.as_ref().map(|a| (a.atomic, a.shown.as_str())))
+            .collect();
+        assert_eq!(shown, [Some((1, "= 0")), None, None]);
+
+        // Atomics are numbered in the order the schedule first used them, not by address.
+        record
+            .steps
+            .push(atomic_step("thread 2", "AtomicU64::store", 40));
+        record.step_tasks.push(2);
+        record.attach(vec![access(2, 40, 0x0500, "= 1")]);
+        assert_eq!(record.steps[3].access.as_ref().map(|a| a.atomic), Some(2));
+    }
+
+    #[test]
+    fn atomics_record_what_they_read_and_wrote_only_during_a_replay() {
+        use crate::atomic::{AtomicU64, Ordering::SeqCst};
+        let operate = || {
+            shuttle::check_random(
+                || {
+                    let counter = AtomicU64::new(0);
+                    counter.store(4, SeqCst);
+                    counter.load(SeqCst);
+                    counter.fetch_add(1, SeqCst);
+                    let _ = counter.compare_exchange(0, 7, SeqCst, SeqCst);
+                    let _ = counter.compare_exchange(5, 7, SeqCst, SeqCst);
+                },
+                1,
+            );
+            take_accesses()
+        };
+        assert!(operate().is_empty(), "recorded outside a replay");
+        REPLAYING.store(true, Ordering::SeqCst);
+        let accesses = operate();
+        REPLAYING.store(false, Ordering::SeqCst);
+        let shown: Vec<&str> = accesses.iter().map(|a| a.shown.as_str()).collect();
+        assert_eq!(
+            shown,
+            [
+                "= 4",
+                "= 4",
+                "4 -> 5",
+                "found 5, not 0: unchanged",
+                "5 -> 7"
+            ]
+        );
+        assert!(accesses.iter().all(|a| a.file.ends_with("model.rs")));
+        let values: Vec<(Option<&str>, Option<&str>)> = accesses
+            .iter()
+            .map(|a| (a.read.as_deref(), a.written.as_deref()))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                (None, Some("4")),
+                (Some("4"), None),
+                (Some("4"), Some("5")),
+                (Some("5"), None),
+                (Some("5"), Some("7")),
+            ]
+        );
     }
 
     #[test]

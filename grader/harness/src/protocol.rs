@@ -50,6 +50,24 @@ pub struct InterleavingStep {
     /// it: in a deadlock, where each thread waits for ever.
     #[serde(default)]
     pub never_ran: bool,
+    /// For an operation on an atomic of the learner's: which atomic and what it read or
+    /// wrote, recorded by the twin's atomics ([`crate::atomic`]) during the replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<AtomicAccess>,
+}
+
+/// What one operation on an atomic did.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AtomicAccess {
+    /// The atomic, numbered from 1 in the order the schedule first used each: the same on
+    /// every run, unlike its address.
+    pub atomic: usize,
+    /// The value the operation read (the value before, for a read-modify-write).
+    pub read: Option<String>,
+    /// The value it wrote; `None` for a load or a compare-exchange that failed.
+    pub written: Option<String>,
+    /// How a timeline row shows it: `= 0`, `0 -> 1`, `found 2, not 0: unchanged`.
+    pub shown: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -438,6 +438,7 @@ mod sandbox {
                 display_dir: "fixture",
                 timeout: request.timeout,
                 memory_mib: request.memory_mib,
+                sources: &Default::default(),
             },
         );
         (run, verdict, took)

@@ -67,6 +67,17 @@ fn a_replay_prints_the_same_steps_on_every_run() {
         steps[1].split(':').next(),
         "the two loads must be on different threads:\n{first}"
     );
+    // The rows carry the values the atomics read and wrote, and the store that wrote over the
+    // other thread's increment says so.
+    assert!(
+        steps[0].contains("load value = 0") && steps[1].contains("load value = 0"),
+        "both loads must show they read 0:\n{first}"
+    );
+    let lost = steps
+        .iter()
+        .find(|row| row.contains("increment is lost"))
+        .unwrap_or_else(|| panic!("no row marks the lost increment:\n{first}"));
+    assert!(lost.contains("store value = 1"), "{first}");
     // In a folder of its own, which the student edition leaves out with this file.
     insta::with_settings!({snapshot_path => "snapshots/replay"}, {
         insta::assert_snapshot!("replay_01_lost_update", first);
