@@ -615,6 +615,79 @@ mod tests {
         );
     }
 
+    /// The `.rs` files under `dir`, recursively; none if it does not exist (the student
+    /// edition has no `solutions/`).
+    fn rust_files(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                rust_files(&path, found);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                found.push(path);
+            }
+        }
+    }
+
+    /// What the platform layer is for: the code of the grader, the harness, xtask, the hidden
+    /// tests, the exercises and the solutions reads `/proc` only here (and the sandbox its own
+    /// cgroup and namespace files), and names a system call only by its `libc::SYS_*`
+    /// constant, so that it compiles for macOS and has the right numbers on every Linux.
+    #[test]
+    fn only_the_platform_layer_reads_proc_and_no_system_call_is_named_by_number() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut files = Vec::new();
+        for tree in [
+            "grader/src",
+            "grader/harness/src",
+            "grader/hidden",
+            "xtask/src",
+            "exercises",
+            "solutions",
+        ] {
+            rust_files(&root.join(tree), &mut files);
+        }
+        assert!(files.len() > 50, "the source trees were not found");
+        let may_read_proc = [
+            "grader/harness/src/platform/linux.rs",
+            "grader/src/sandbox/linux.rs",
+        ];
+        // Put together, so that this test's own text has neither.
+        let proc_path = ["\"/", "proc"].concat();
+        let call = ["sys", "call("].concat();
+        let mut found = Vec::new();
+        for file in &files {
+            let name = file
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(file).unwrap();
+            for (number, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                if code.contains(&proc_path) && !may_read_proc.contains(&name.as_str()) {
+                    found.push(format!("{name}:{}: reads /proc: {line}", number + 1));
+                }
+                for (at, _) in code.match_indices(&call) {
+                    // The call's first argument may be on the next line.
+                    let next = text
+                        .lines()
+                        .skip(number)
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    let argument = next[at + call.len()..].trim_start();
+                    if !argument.starts_with("libc::SYS_") {
+                        found.push(format!(
+                            "{name}:{}: a system call by number: {line}",
+                            number + 1
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(found.is_empty(), "{}", found.join("\n"));
+    }
+
     #[test]
     fn limits_and_shared_memory_folder_are_what_the_system_allows() {
         assert_eq!(MEMORY_CAP_ENFORCED, cfg!(target_os = "linux"));
