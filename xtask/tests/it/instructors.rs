@@ -50,11 +50,11 @@ fn grade_01_as(format: &str, submission: &Path) -> Command {
 /// too deep, which cannot be graded and must still have its row.
 fn small_roster(dir: &Path) -> PathBuf {
     let roster = dir.join("submissions");
-    copy_dir(
+    own_copy(
         &root().join("solutions/01_race_counter"),
         &roster.join("ada/01_race_counter"),
     );
-    copy_dir(
+    own_copy(
         &root().join("exercises/01_race_counter"),
         &roster.join("bob/exercises/01_race_counter"),
     );
@@ -130,9 +130,9 @@ fn shards_merge_into_the_gradebook_of_one_machine_and_a_class_resumes_and_regrad
     );
     assert_eq!(read(&one.join("gradebook.csv")), whole);
 
-    // Bob fixes his code; regrading him alone changes his row and no other.
+    // Bob fixes his code (ada's, with its mark); regrading him alone changes his row and no other.
     std::fs::copy(
-        root().join("solutions/01_race_counter/src/lib.rs"),
+        roster.join("ada/01_race_counter/src/lib.rs"),
         roster.join("bob/exercises/01_race_counter/src/lib.rs"),
     )
     .expect("bob's new code");
@@ -691,8 +691,12 @@ fn the_books_workflows_pass_the_schema_and_actionlint_and_classroom_gets_points_
 
     // The workflow's format on the stub of 01: one entry per test with its own points.
     let dir = fresh_dir("instructors", "classroom");
+    own_copy(
+        &root().join("exercises/01_race_counter"),
+        &dir.join("submission/01_race_counter"),
+    );
     let out = dir.join("classroom.json");
-    let output = run(grade_01_as("classroom", &root().join("exercises"))
+    let output = run(grade_01_as("classroom", &dir.join("submission"))
         .arg("--out")
         .arg(&out));
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
@@ -712,6 +716,17 @@ fn the_books_workflows_pass_the_schema_and_actionlint_and_classroom_gets_points_
         .all(|test| test["score"] == 0 && !test["message"].as_str().unwrap_or("").is_empty()));
 }
 
+/// Copies the exercise crate `from` to `to` with a mark of its own (`to`'s path as a comment), so
+/// that its build is this test's alone. Code with the fingerprint of another test's is built
+/// once for both, and a roster removes a build when its own students are done with it, even
+/// while a test running beside it still uses it.
+fn own_copy(from: &Path, to: &Path) {
+    copy_dir(from, to);
+    let lib = to.join("src/lib.rs");
+    std::fs::write(&lib, format!("{}\n// {}\n", read(&lib), to.display()))
+        .expect("the mark is written");
+}
+
 /// The scratch crate of `exercise` for the code in `dir`, named by its fingerprint.
 fn scratch_crate(exercise: &str, dir: &Path) -> PathBuf {
     let subject = grader::subject::Subject::submission(dir, "any label").expect("the code reads");
@@ -726,17 +741,11 @@ fn a_class_compiles_shared_code_once_and_leaves_no_students_build_behind() {
     let dir = fresh_dir("instructors", "builds");
     let roster = dir.join("submissions");
     let solved = roster.join("ada/01_race_counter");
-    copy_dir(&root_solution(), &solved);
-    let stub = roster.join("cy/01_race_counter");
-    copy_dir(&root().join("exercises/01_race_counter"), &stub);
-    // A mark of this test's own on each, so that no other test's build has the same
-    // fingerprint: the classroom test grades the stub at the same time, and a build this
-    // test removes must not be one that another test is using.
-    for crate_dir in [&solved, &stub] {
-        let lib = crate_dir.join("src/lib.rs");
-        std::fs::write(&lib, format!("{}\n// {}\n", read(&lib), dir.display()))
-            .expect("the mark is written");
-    }
+    own_copy(&root_solution(), &solved);
+    own_copy(
+        &root().join("exercises/01_race_counter"),
+        &roster.join("cy/01_race_counter"),
+    );
     copy_dir(&solved, &roster.join("bob/01_race_counter"));
 
     // Graded on its own, a submission's build stays, with the list of what it wrote.
