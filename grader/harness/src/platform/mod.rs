@@ -456,6 +456,43 @@ mod tests {
     }
 
     #[test]
+    fn a_caught_signal_sent_to_a_blocking_thread_is_in_flight_until_handled() {
+        static HANDLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        extern "C" fn note(_signal: libc::c_int) {
+            HANDLED.store(true, Ordering::Release);
+        }
+        // Where the system can tell another process's handlers and signal its threads by id.
+        let can = cfg!(target_os = "linux");
+        let me = std::process::id() as Pid;
+        let tid = current_thread_id();
+        // SAFETY: the handler only stores into an atomic; SIGWINCH is ignored by default and no
+        // other test uses it. The mask calls change this thread's mask only, and restore it.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = note as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(libc::SIGWINCH, &action, std::ptr::null_mut());
+            assert_eq!(catches_signal(me, libc::SIGWINCH), can);
+
+            let mut blocked: libc::sigset_t = std::mem::zeroed();
+            let mut before: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut blocked);
+            libc::sigaddset(&mut blocked, libc::SIGWINCH);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &blocked, &mut before);
+            assert_eq!(signal_thread_of(me, tid, libc::SIGWINCH), can);
+            assert_eq!(signal_in_flight(me, tid, libc::SIGWINCH), can);
+            assert!(
+                !HANDLED.load(Ordering::Acquire),
+                "a blocked signal was handled"
+            );
+            // Unblocked, the pending signal is handled before the mask call returns.
+            libc::pthread_sigmask(libc::SIG_SETMASK, &before, std::ptr::null_mut());
+        }
+        assert_eq!(HANDLED.load(Ordering::Acquire), can);
+        assert!(!signal_in_flight(me, tid, libc::SIGWINCH));
+    }
+
+    #[test]
     fn a_pipe_carries_bytes_and_closes_on_exec() {
         use std::io::{Read, Write};
         use std::os::fd::AsRawFd;
@@ -493,6 +530,191 @@ mod tests {
         }
         let output = command.output().expect("sh runs");
         assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "1048576");
+    }
+
+    /// Forks a process that runs `child` and exits with what it returns; its pid. `child` may
+    /// call only async-signal-safe functions: the test binary has other threads.
+    fn fork_running(child: impl FnOnce() -> i32) -> Pid {
+        // SAFETY: the child runs only async-signal-safe calls and leaves through `_exit`.
+        match unsafe { libc::fork() } {
+            -1 => panic!("fork failed: {}", std::io::Error::last_os_error()),
+            0 => unsafe { libc::_exit(child()) },
+            pid => pid,
+        }
+    }
+
+    /// Waits for the child `pid` (-1: any child) and tells how it ended: `Ok(exit code)` or
+    /// `Err(signal)`; `None` when there is no such child. Async-signal-safe.
+    fn ending_of(pid: Pid) -> Option<Result<i32, i32>> {
+        let mut status = 0;
+        // SAFETY: waitpid only writes the status it is given.
+        let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+        (waited > 0).then(|| {
+            if libc::WIFEXITED(status) {
+                Ok(libc::WEXITSTATUS(status))
+            } else {
+                Err(libc::WTERMSIG(status))
+            }
+        })
+    }
+
+    #[test]
+    fn an_orphan_comes_to_the_subreaper_above_it() {
+        let ending = ending_of(fork_running(|| {
+            become_subreaper();
+            // SAFETY: getpid, getppid, sched_yield and waitpid have no preconditions.
+            let subreaper = unsafe { libc::getpid() };
+            let middle = fork_running(|| {
+                // The grandchild, orphaned as soon as the middle process exits.
+                fork_running(|| {
+                    let mut looks = 0;
+                    while unsafe { libc::getppid() } != subreaper && looks < 1_000_000 {
+                        looks += 1;
+                        unsafe { libc::sched_yield() };
+                    }
+                    0
+                });
+                0
+            });
+            let _ = ending_of(middle);
+            // The orphan is this process's child only if this process is its subreaper.
+            match ending_of(-1) {
+                Some(Ok(0)) => 0,
+                Some(_) => 1,
+                None => 2,
+            }
+        }));
+        assert_eq!(
+            ending,
+            Some(Ok(if SUBREAPER { 0 } else { 2 })),
+            "0: the orphan came to the subreaper, 2: it went elsewhere"
+        );
+    }
+
+    #[test]
+    fn a_process_that_asked_to_die_with_its_parent_is_killed_when_it_dies() {
+        let ending = ending_of(fork_running(|| {
+            // This process is a subreaper, where the system has them, to wait for the orphan.
+            become_subreaper();
+            let mut ends = [0; 2];
+            // SAFETY: pipe writes two descriptors into the array it is given.
+            assert_eq!(unsafe { libc::pipe(ends.as_mut_ptr()) }, 0);
+            let [read_end, write_end] = ends;
+            let middle = fork_running(|| {
+                fork_running(|| {
+                    die_with_parent();
+                    // SAFETY: getppid, write and sched_yield have no preconditions.
+                    let parent = unsafe { libc::getppid() };
+                    unsafe { libc::write(write_end, b"r".as_ptr().cast(), 1) };
+                    while unsafe { libc::getppid() } == parent {
+                        unsafe { libc::sched_yield() };
+                    }
+                    // The death signal is sent as the parent changes; it lands long before
+                    // these yields are done, so that only a process without one exits.
+                    for _ in 0..10_000 {
+                        unsafe { libc::sched_yield() };
+                    }
+                    0
+                });
+                let mut byte = [0u8; 1];
+                // SAFETY: close and read on descriptors of this process; read fills `byte`.
+                unsafe {
+                    libc::close(write_end);
+                    libc::read(read_end, byte.as_mut_ptr().cast(), 1);
+                }
+                0
+            });
+            // SAFETY: closing this process's own copies of the pipe's ends.
+            unsafe {
+                libc::close(read_end);
+                libc::close(write_end);
+            }
+            let _ = ending_of(middle);
+            // The orphan is this process's child only if this process is its subreaper.
+            match ending_of(-1) {
+                Some(Err(libc::SIGKILL)) => 0,
+                Some(Ok(0)) => 1,
+                _ => 2,
+            }
+        }));
+        assert_eq!(
+            ending,
+            Some(Ok(if DIES_WITH_PARENT { 0 } else { 2 })),
+            "0: killed as its parent died, 1: outlived its parent, 2: not seen"
+        );
+    }
+
+    /// The `.rs` files under `dir`, recursively; none if it does not exist (the student
+    /// edition has no `solutions/`).
+    fn rust_files(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                rust_files(&path, found);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                found.push(path);
+            }
+        }
+    }
+
+    /// What the platform layer is for: the code of the grader, the harness, xtask, the hidden
+    /// tests, the exercises and the solutions reads `/proc` only here (and the sandbox its own
+    /// cgroup and namespace files), and names a system call only by its `libc::SYS_*`
+    /// constant, so that it compiles for macOS and has the right numbers on every Linux.
+    #[test]
+    fn only_the_platform_layer_reads_proc_and_no_system_call_is_named_by_number() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut files = Vec::new();
+        for tree in [
+            "grader/src",
+            "grader/harness/src",
+            "grader/hidden",
+            "xtask/src",
+            "exercises",
+            "solutions",
+        ] {
+            rust_files(&root.join(tree), &mut files);
+        }
+        assert!(files.len() > 50, "the source trees were not found");
+        let may_read_proc = [
+            "grader/harness/src/platform/linux.rs",
+            "grader/src/sandbox/linux.rs",
+        ];
+        // Put together, so that this test's own text has neither.
+        let proc_path = ["\"/", "proc"].concat();
+        let call = ["sys", "call("].concat();
+        let mut found = Vec::new();
+        for file in &files {
+            let name = file
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(file).unwrap();
+            for (number, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                if code.contains(&proc_path) && !may_read_proc.contains(&name.as_str()) {
+                    found.push(format!("{name}:{}: reads /proc: {line}", number + 1));
+                }
+                for (at, _) in code.match_indices(&call) {
+                    // The call's first argument may be on the next line.
+                    let next = text
+                        .lines()
+                        .skip(number)
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    let argument = next[at + call.len()..].trim_start();
+                    if !argument.starts_with("libc::SYS_") {
+                        found.push(format!(
+                            "{name}:{}: a system call by number: {line}",
+                            number + 1
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(found.is_empty(), "{}", found.join("\n"));
     }
 
     #[test]
