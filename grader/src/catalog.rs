@@ -190,6 +190,12 @@ pub struct Expectation {
     /// `timeout:deadlock`, `timeout:spinning`, `crash`, `leak`; or the stage that stops it
     /// before any test runs: `build` (does not compile), `rejected` (refused before compiling).
     pub verdict: Expected,
+    /// With `build`, when the mistake itself is what the compiler refuses (a guard held across
+    /// an `.await` is not `Send`): words the compiler's error must contain. Without it, a
+    /// `build` proof needs the errors in the hidden tests (the mistake asks for what they do
+    /// not give, such as `'static`), so that a typo in a mutant proves nothing.
+    #[serde(default)]
+    pub build_error: Option<String>,
 }
 
 impl Catalog {

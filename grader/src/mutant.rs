@@ -145,6 +145,7 @@ mod tests {
                 expect: Expectation {
                     rejected_by: "some_test".into(),
                     verdict: Expected::AnyTimeout,
+                    build_error: None,
                 },
                 edits: edits
                     .iter()

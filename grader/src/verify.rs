@@ -212,7 +212,17 @@ fn expect_rejection(
         Outcome::BuildFailed { errors } if expect.verdict != Expected::BuildFailed => {
             Some(format!("it does not compile:\n{}", errors.join("\n")))
         }
-        Outcome::BuildFailed { errors } => build_failure_problem(errors, &subject.display_dir),
+        Outcome::BuildFailed { errors } => match &expect.build_error {
+            Some(words) => {
+                (!errors.iter().any(|error| error.contains(words.as_str()))).then(|| {
+                    format!(
+                        "it does not compile, but not with the error it declares (`{words}`):\n{}",
+                        errors.join("\n")
+                    )
+                })
+            }
+            None => build_failure_problem(errors, &subject.display_dir),
+        },
         Outcome::Graded { tests } => match tests.first() {
             None => Some(format!("test `{}` did not run", expect.rejected_by)),
             Some(test) if expect.verdict.is_met_by(test.verdict.label()) => None,
