@@ -131,6 +131,7 @@ pub fn check_suite(
     options: &Options,
 ) -> Result<ExerciseReport> {
     let started = Instant::now();
+    let _in_use = scratch::in_use(workspace, exercise, &subject.key())?;
     let (outcome, early_stop) = grade(workspace, exercise, suite, subject, options)?;
     let points = match &outcome {
         Outcome::Graded { tests } => tests.iter().map(|test| test.points).sum(),

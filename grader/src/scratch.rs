@@ -400,9 +400,20 @@ fn record_artifacts(scratch_dir: &Path, cargo_stdout: &[u8]) -> Result<()> {
 /// Removes every scratch crate of `subject_key` for `exercise` (both suites) and what their
 /// builds wrote into the shared target folders, so that a class of 200 does not leave 200
 /// students' test binaries behind. The dependencies' builds stay: every student needs them.
+///
+/// A build some grader still uses ([`in_use`]) is left alone: graders of one checkout share
+/// builds of identical code, and a roster's cleanup must not pull the test binary from under
+/// an instructor's `grade --submission` of the same code running beside it.
 pub fn clean(workspace: &Workspace, exercise: &Exercise, subject_key: &str) -> Result<()> {
     let exercise_dir = workspace.scratch_dir().join(&exercise.dir_name);
     let Ok(entries) = std::fs::read_dir(&exercise_dir) else {
+        return Ok(());
+    };
+    let lock_path = use_lock_path(&exercise_dir, subject_key);
+    let Ok(_nobody_else) = nix::fcntl::Flock::lock(
+        open_use_lock(&lock_path)?,
+        nix::fcntl::FlockArg::LockExclusiveNonblock,
+    ) else {
         return Ok(());
     };
     for entry in entries.flatten() {
@@ -426,6 +437,39 @@ pub fn clean(workspace: &Workspace, exercise: &Exercise, subject_key: &str) -> R
             .map_err(|source| Error::io("cannot remove the scratch crate", &dir, source))?;
     }
     Ok(())
+}
+
+/// A subject's builds of one exercise in use by this grader: while held, [`clean`] removes
+/// none of them. Taken for the whole of a check, from writing the crate to the last test.
+#[must_use = "the builds may be cleaned once this is dropped"]
+pub struct InUse {
+    _shared: nix::fcntl::Flock<std::fs::File>,
+}
+
+/// Marks the builds of `subject_key` for `exercise` as in use until the result is dropped.
+pub fn in_use(workspace: &Workspace, exercise: &Exercise, subject_key: &str) -> Result<InUse> {
+    let exercise_dir = workspace.scratch_dir().join(&exercise.dir_name);
+    std::fs::create_dir_all(&exercise_dir)
+        .map_err(|source| Error::io("cannot create", &exercise_dir, source))?;
+    let path = use_lock_path(&exercise_dir, subject_key);
+    let shared = nix::fcntl::Flock::lock(open_use_lock(&path)?, nix::fcntl::FlockArg::LockShared)
+        .map_err(|(_, errno)| Error::io("cannot lock", &path, errno.into()))?;
+    Ok(InUse { _shared: shared })
+}
+
+/// The lock file beside a subject's scratch crates. It stays (it is empty): removing it while
+/// another grader opens it would let two graders lock different files.
+fn use_lock_path(exercise_dir: &Path, subject_key: &str) -> PathBuf {
+    exercise_dir.join(format!("{subject_key}.in-use"))
+}
+
+fn open_use_lock(path: &Path) -> Result<std::fs::File> {
+    std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|source| Error::io("cannot open the lock", path, source))
 }
 
 /// Cargo, run in the scratch crate.

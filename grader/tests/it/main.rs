@@ -7,6 +7,7 @@
 
 mod architecture;
 mod attempts;
+mod builds;
 mod diagnosis;
 mod hostile;
 mod lint;
