@@ -13,7 +13,8 @@ use crate::Result;
 
 /// What the lowest rung lacks, on this system: the reports print it.
 pub(super) const MINIMAL_LABEL: &str = "minimal (macOS: no namespaces, cgroups or Landlock; \
-                                        memory cap not enforced)";
+    memory cap not enforced; processes that leave the test's group are not collected; leaked \
+    shared memory is not found; a timeout does not name what a thread waits in)";
 
 pub(super) fn probe() -> Isolation {
     Isolation::Minimal
