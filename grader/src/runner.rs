@@ -662,13 +662,12 @@ fn watch(
                 // test at all, which is no more the code's fault than a slow computation.
                 let computing =
                     diagnosis.kind == DiagnosisKind::Spinning || diagnosis.threads.is_empty();
-                let starved = computing
-                    && patience.starved(cpu_time_of(&confinement.tree(pgid)))
-                    && others_want_a_core(&diagnosis);
+                let cpu_used = cpu_time_of(&confinement.tree(pgid));
+                let starved =
+                    computing && patience.starved(cpu_used) && others_want_a_core(&diagnosis);
                 if starved && now < patience.give_up_after() {
                     deadline = Instant::now() + EXTENSION;
                 } else {
-                    let cpu_used = cpu_time_of(&confinement.tree(pgid));
                     confinement.kill_everything(pgid);
                     ending = Some(if starved {
                         Ending::Starved {

