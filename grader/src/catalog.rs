@@ -314,6 +314,9 @@ impl Exercise {
                     test.name
                 ));
             }
+            if let Some(problem) = decided_by_problem(test, &seen) {
+                return Err(problem);
+            }
         }
         if !seen.contains(meta.stub.rejected_by.as_str()) {
             return Err(format!(
@@ -365,6 +368,34 @@ impl Exercise {
     }
 }
 
+/// What is wrong with `test`'s `decided_by`, given the names of the tests listed up to it
+/// (itself included): each must name an earlier model-checked test, since the runner decides
+/// from verdicts it already has and only a model-checked verdict is the same on every run.
+fn decided_by_problem(test: &crate::suite::TestMeta, seen: &BTreeSet<&str>) -> Option<String> {
+    if test.speedup.is_some() && !test.decided_by.is_empty() {
+        return Some(format!(
+            "test `{}`: a timing test cannot be `decided_by` another",
+            test.name
+        ));
+    }
+    test.decided_by.iter().find_map(|decider| {
+        if decider == &test.name || !seen.contains(decider.as_str()) {
+            Some(format!(
+                "test `{}`: `decided_by` names `{decider}`, which is not a test listed before it",
+                test.name
+            ))
+        } else if !crate::suite::is_model_checked(decider) {
+            Some(format!(
+                "test `{}`: `decided_by` names `{decider}`, which is not model-checked \
+                 (its name must end in `_under_the_model`)",
+                test.name
+            ))
+        } else {
+            None
+        }
+    })
+}
+
 #[cfg(test)]
 mod capabilities_tests {
     use super::Capabilities;
@@ -400,5 +431,45 @@ mod capabilities_tests {
             let problem = parse(text).expect_err(text);
             assert!(problem.contains(words), "`{text}`: {problem}");
         }
+    }
+}
+
+#[cfg(test)]
+mod decided_by_tests {
+    use std::collections::BTreeSet;
+
+    use super::decided_by_problem;
+    use crate::suite::TestMeta;
+
+    fn test(toml_text: &str) -> TestMeta {
+        toml::from_str(toml_text).expect("a test entry")
+    }
+
+    #[test]
+    fn decided_by_names_an_earlier_model_checked_test() {
+        let seen: BTreeSet<&str> = ["a_under_the_model", "plain", "stress"].into();
+        let stress = |deciders: &str| {
+            test(&format!(
+                "name = \"stress\"\npoints = 1\ndecided_by = [{deciders}]"
+            ))
+        };
+        assert_eq!(
+            decided_by_problem(&stress("\"a_under_the_model\""), &seen),
+            None
+        );
+        for (deciders, words) in [
+            ("\"later_under_the_model\"", "not a test listed before it"),
+            ("\"stress\"", "not a test listed before it"),
+            ("\"plain\"", "not model-checked"),
+        ] {
+            let problem = decided_by_problem(&stress(deciders), &seen).expect(deciders);
+            assert!(problem.contains(words), "{deciders}: {problem}");
+        }
+        let timed = test(
+            "name = \"stress\"\npoints = 1\ndecided_by = [\"a_under_the_model\"]\n\
+             [speedup]\nalpha = 0.5",
+        );
+        let problem = decided_by_problem(&timed, &seen).expect("a timing test");
+        assert!(problem.contains("timing test"), "{problem}");
     }
 }

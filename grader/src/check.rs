@@ -3,18 +3,20 @@
 //! The steps are modules of their own ([`lint`], [`scratch`], [`execute`]); this module only
 //! sequences them and stops at the first stage that fails.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::catalog::Exercise;
 use crate::events::{Event, Observer};
 use crate::execute::{Execution, TestResult};
+use crate::explain;
 use crate::lint::{self, Finding};
 use crate::sandbox::{self, Isolation};
 use crate::scratch::{self, Profile, TestBinary};
 use crate::subject::Subject;
-use crate::suite::TestSuite;
+use crate::suite::{TestMeta, TestSuite};
+use crate::verdict::Verdict;
 use crate::workspace::Workspace;
 use crate::{Error, ErrorKind, Result};
 
@@ -227,11 +229,23 @@ fn grade(
                 ),
             ));
         }
-        if let Some(stop) = early_stop
-            .as_mut()
-            .filter(|_| !is_model_checked(&test.name))
-        {
+        if let Some(stop) = early_stop.as_mut().filter(|_| !test.is_model_checked()) {
             stop.skipped.push(test.name.clone());
+            continue;
+        }
+        if let Some(decider) = failed_decider(test, &tests) {
+            let verdict = Verdict::Fail {
+                message: explain::decided_by_the_model(decider),
+                replay: None,
+                interleaving: None,
+            };
+            tests.push(TestResult::new(
+                test,
+                verdict,
+                Duration::ZERO,
+                String::new(),
+                Vec::new(),
+            ));
             continue;
         }
         let result = match &test.speedup {
@@ -262,10 +276,14 @@ fn grade(
     Ok((Outcome::Graded { tests }, early_stop))
 }
 
-/// Whether a hidden test runs under the model checker, which the course's tests say in their
-/// names (`..._under_the_model`).
-fn is_model_checked(test_name: &str) -> bool {
-    test_name.ends_with("_under_the_model")
+/// The first of the tests deciding `test` ([`TestMeta::decided_by`]) that ran and did not
+/// pass. One that did not run (a check of chosen tests) decides nothing.
+fn failed_decider<'a>(test: &TestMeta, done: &'a [TestResult]) -> Option<&'a str> {
+    test.decided_by.iter().find_map(|decider| {
+        done.iter()
+            .find(|result| &result.name == decider && result.verdict != Verdict::Pass)
+            .map(|result| result.name.as_str())
+    })
 }
 
 /// The test names the binary defines, from `--list`.
@@ -297,5 +315,62 @@ impl From<Finding> for FindingView {
             line: finding.line,
             problem: finding.problem,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::failed_decider;
+    use crate::execute::TestResult;
+    use crate::suite::TestMeta;
+    use crate::verdict::Verdict;
+
+    fn meta(toml_text: &str) -> TestMeta {
+        toml::from_str(toml_text).expect("a test entry")
+    }
+
+    fn result(name: &str, verdict: Verdict) -> TestResult {
+        let test = meta(&format!("name = \"{name}\"\npoints = 1"));
+        TestResult::new(&test, verdict, Duration::ZERO, String::new(), Vec::new())
+    }
+
+    #[test]
+    fn a_stress_test_is_decided_by_its_first_model_checked_test_that_did_not_pass() {
+        let stress = meta(
+            "name = \"stress\"\npoints = 2\n\
+             decided_by = [\"a_under_the_model\", \"b_under_the_model\"]",
+        );
+        let race = Verdict::Fail {
+            message: "lost an update".into(),
+            replay: Some("91".into()),
+            interleaving: None,
+        };
+        let passed = [
+            result("a_under_the_model", Verdict::Pass),
+            result("b_under_the_model", Verdict::Pass),
+        ];
+        assert_eq!(
+            failed_decider(&stress, &passed),
+            None,
+            "both passed: it runs"
+        );
+        let one_failed = [
+            result("a_under_the_model", Verdict::Pass),
+            result("b_under_the_model", race.clone()),
+        ];
+        assert_eq!(
+            failed_decider(&stress, &one_failed),
+            Some("b_under_the_model")
+        );
+        let not_run = [result("a_under_the_model", Verdict::Pass)];
+        assert_eq!(
+            failed_decider(&stress, &not_run),
+            None,
+            "a decider not run decides nothing"
+        );
+        let undecided = meta("name = \"stress\"\npoints = 2");
+        assert_eq!(failed_decider(&undecided, &one_failed), None);
     }
 }

@@ -104,6 +104,16 @@ pub fn starved(limit: Duration, cpu_used: Duration, wall: Duration) -> String {
     )
 }
 
+/// Why a real-thread test was not run: `decider`, a model-checked test of the same promise,
+/// already failed. The learner is sent to the test that shows the mistake on every run.
+pub fn decided_by_the_model(decider: &str) -> String {
+    format!(
+        "not run: `{decider}` already found this mistake under the model checker, on every \
+         run; on real threads it shows only when the timing happens to be right. Fix what \
+         `{decider}` reports, and this test runs again"
+    )
+}
+
 /// A failed assertion in sentences: its message, the failing interleaving when the model
 /// checker found one, and the schedule that replays it.
 pub fn fail_details(

@@ -103,6 +103,37 @@ pub struct TestMeta {
     /// build instead of by one ordinary run.
     #[serde(default)]
     pub speedup: Option<SpeedupMeta>,
+    /// Marks an ordinary test that times the machine itself (10's padded-against-adjacent
+    /// ratio) and may end `inconclusive` when other work disturbs it. In a roster it runs with
+    /// the whole machine, as a timing test does, so that the class beside it cannot turn its
+    /// verdict into one the student would not get when graded alone.
+    #[serde(default)]
+    pub measures_time: bool,
+    /// The model-checked tests, listed before this one, that decide what this real-thread test
+    /// shows. When one of them did not pass, this test is not run and fails with a pointer to
+    /// it: on real threads a race shows only when the timing happens to be right, so running
+    /// it would fail the same code on one run and pay it on the next.
+    #[serde(default)]
+    pub decided_by: Vec<String>,
+}
+
+impl TestMeta {
+    /// Whether this test runs under the model checker, which the course's tests say in their
+    /// names (`..._under_the_model`).
+    pub fn is_model_checked(&self) -> bool {
+        is_model_checked(&self.name)
+    }
+
+    /// Whether a roster must give this test the whole machine: a timing test, or one that
+    /// [`measures_time`](TestMeta::measures_time) itself.
+    pub fn needs_whole_machine(&self) -> bool {
+        self.speedup.is_some() || self.measures_time
+    }
+}
+
+/// Whether the test called `test_name` runs under the model checker ([`TestMeta::is_model_checked`]).
+pub fn is_model_checked(test_name: &str) -> bool {
+    test_name.ends_with("_under_the_model")
 }
 
 /// How a timing test is judged: `[tests.speedup]` under its `[[tests]]` entry.
