@@ -71,7 +71,11 @@ pub struct Execution<'a> {
 impl Execution<'_> {
     /// Runs one ordinary test in `binary` and decides its verdict.
     pub fn run_test(&self, binary: &TestBinary, test: &TestMeta) -> Result<TestResult> {
-        let _turn = crate::turns::shared_turn()?;
+        let _turn = if test.needs_whole_machine() {
+            crate::turns::whole_machine()?
+        } else {
+            crate::turns::shared_turn()?
+        };
         let (run, verdict) = self.run_and_decide(binary, &test.name, Vec::new())?;
         let output = self.learner_output(&run);
         let notes = run.report.map(|report| report.notes).unwrap_or_default();
