@@ -8,10 +8,11 @@
 //!
 //! Students are graded with bounded parallelism (never more at once than the machine has
 //! cores, because each grading runs one test process at a time), their graders take turns so
-//! that a test measuring timing runs alone ([`crate::turns`]), builds of identical code are
-//! shared and removed when no student needs them any more ([`SharedBuilds`]), and the results
-//! become one CSV gradebook whose numbers come from the same [`GradeReport`]s that are written
-//! per student.
+//! that a test measuring timing runs alone ([`crate::turns`]), students who submitted the same
+//! code are graded once and share its report ([`same_code`], [`copy_grade`]), builds of
+//! identical code are shared and removed when no student needs them any more
+//! ([`SharedBuilds`]), and the results become one CSV gradebook whose numbers come from the
+//! same [`GradeReport`]s that are written per student.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -503,34 +504,26 @@ mod tests {
 
         let students = students(roster).expect("the roster lists");
         let groups = same_code(&catalog, &students);
-        let names: Vec<(String, Vec<String>)> = groups
+        let names: Vec<(&str, Vec<&str>)> = groups
             .iter()
             .map(|group| {
-                (
-                    group.graded.name.clone(),
-                    group.copies.iter().map(|copy| copy.name.clone()).collect(),
-                )
+                let copies = group.copies.iter().map(|copy| copy.name.as_str());
+                (group.graded.name.as_str(), copies.collect())
             })
             .collect();
-        let expected: Vec<(String, Vec<String>)> = [
-            ("ada", vec!["bob"]),
-            ("cy", vec![]),
-            ("dan", vec!["eve"]),
-            ("fay", vec![]),
-            ("gus", vec![]),
-            ("hal", vec![]),
-            ("ivy", vec![]),
-            ("jo", vec![]),
-        ]
-        .into_iter()
-        .map(|(graded, copies)| {
-            (
-                graded.to_owned(),
-                copies.into_iter().map(str::to_owned).collect(),
-            )
-        })
-        .collect();
-        assert_eq!(names, expected);
+        assert_eq!(
+            names,
+            [
+                ("ada", vec!["bob"]),
+                ("cy", vec![]),
+                ("dan", vec!["eve"]),
+                ("fay", vec![]),
+                ("gus", vec![]),
+                ("hal", vec![]),
+                ("ivy", vec![]),
+                ("jo", vec![]),
+            ]
+        );
 
         // Only the exercises graded in this run count: without 02, dan's code is ada's.
         let only_first = Catalog {

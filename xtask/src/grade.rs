@@ -3,7 +3,9 @@
 //! One submission is graded in this process. A roster is graded by running this same command
 //! once per student, a few at a time: each student's grading is then its own process, its own
 //! subreaper and its own set of test processes, so nothing one hostile submission leaves
-//! behind can touch another student's verdicts.
+//! behind can touch another student's verdicts. Students who submitted identical code are
+//! graded once, by the first of them, and the others get that report
+//! ([`grader::roster::same_code`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -303,10 +305,10 @@ impl Flags {
         let mut finish = |student: &Student,
                           grade: &StudentGrade,
                           same_code_as: Option<&Student>| {
-            let shared = same_code_as.map_or(String::new(), |graded| {
+            let shared = same_code_as.map_or(String::new(), |original| {
                 format!(
                     " (same code as {}{})",
-                    graded.name,
+                    original.name,
                     if grade.is_ok() { ": graded once" } else { "" }
                 )
             });

@@ -353,6 +353,17 @@ fn an_ungradable_upload_still_gets_a_gradescope_results_file() {
     );
 }
 
+/// `grade --roster` of exercise 01 of `roster` into `out`, two students at a time.
+fn grade_roster_01(roster: &Path, out: &Path) -> std::process::Output {
+    xtask()
+        .args(["grade", "--exercise", "01", "--jobs", "2", "--roster"])
+        .arg(roster)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("xtask runs")
+}
+
 /// Two students whose folder names differ only in `.` and `_` keep their own grades, even
 /// graded at the same time: one submitted the solution, the other the stub.
 #[test]
@@ -368,13 +379,7 @@ fn students_whose_names_look_alike_never_share_a_build() {
         &roster.join("x_y").join("01_race_counter"),
     );
     let out = dir.join("out");
-    let output = xtask()
-        .args(["grade", "--exercise", "01", "--jobs", "2", "--roster"])
-        .arg(&roster)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("xtask runs");
+    let output = grade_roster_01(&roster, &out);
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     let points = |student: &str| {
         let text = std::fs::read_to_string(out.join("students").join(format!("{student}.json")))
@@ -417,13 +422,7 @@ fn identical_code_is_graded_once_and_code_one_byte_away_on_its_own() {
     std::fs::write(cy.join("src/lib.rs"), one_more).expect("write");
 
     let out = dir.join("out");
-    let output = xtask()
-        .args(["grade", "--exercise", "01", "--jobs", "2", "--roster"])
-        .arg(&roster)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("xtask runs");
+    let output = grade_roster_01(&roster, &out);
     let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(
@@ -476,8 +475,7 @@ fn identical_code_is_graded_once_and_code_one_byte_away_on_its_own() {
         "{stderr}"
     );
     assert!(
-        read(&out.join("students/bob.md"))
-            .contains("Graded once with ada's identical submission."),
+        read(&out.join("students/bob.md")).contains("Graded once with ada's identical submission."),
         "the copy's Markdown report says whose grading it shares"
     );
     let gradebook = read(&out.join("gradebook.csv"));
@@ -487,11 +485,7 @@ fn identical_code_is_graded_once_and_code_one_byte_away_on_its_own() {
             .find_map(|line| line.strip_prefix(&format!("{student},")))
             .map(str::to_owned)
     };
-    assert_eq!(
-        row_after_name("bob"),
-        row_after_name("ada"),
-        "{gradebook}"
-    );
+    assert_eq!(row_after_name("bob"), row_after_name("ada"), "{gradebook}");
 }
 
 /// The attempts a roster mixes in, and what makes each hostile.
