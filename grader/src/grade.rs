@@ -44,6 +44,13 @@ pub struct GradeReport {
     /// How far every test process was confined: `full`, `reduced (...)` or `minimal (...)`.
     pub isolation: Isolation,
     pub elapsed_ms: u64,
+    /// In a roster, the student whose identical code was graded for this one: code that is the
+    /// same byte for byte is graded once, and every student who submitted it gets that report
+    /// with their own name and ignored changes. The verdicts, times and messages (whose paths
+    /// name that student's files) are of that one grading, and this says so. Absent when the
+    /// code was graded for this student.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub same_code_as: Option<String>,
 }
 
 /// The grade of one exercise.
@@ -271,6 +278,7 @@ pub fn grade(
         started_at,
         isolation: sandbox::isolation(),
         elapsed_ms: started.elapsed().as_millis() as u64,
+        same_code_as: None,
     })
 }
 

@@ -8,10 +8,11 @@
 //!
 //! Students are graded with bounded parallelism (never more at once than the machine has
 //! cores, because each grading runs one test process at a time), their graders take turns so
-//! that a test measuring timing runs alone ([`crate::turns`]), builds of identical code are
-//! shared and removed when no student needs them any more ([`SharedBuilds`]), and the results
-//! become one CSV gradebook whose numbers come from the same [`GradeReport`]s that are written
-//! per student.
+//! that a test measuring timing runs alone ([`crate::turns`]), students who submitted the same
+//! code are graded once and share its report ([`same_code`], [`copy_grade`]), builds of
+//! identical code are shared and removed when no student needs them any more
+//! ([`SharedBuilds`]), and the results become one CSV gradebook whose numbers come from the
+//! same [`GradeReport`]s that are written per student.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -265,6 +266,86 @@ impl SharedBuilds {
     }
 }
 
+/// Students of one run whose graded code is the same: `graded` is graded, and each of
+/// `copies` gets its report ([`copy_grade`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SameCode {
+    /// The first of them in roster order.
+    pub graded: Student,
+    /// The others, in roster order.
+    pub copies: Vec<Student>,
+}
+
+/// The students of this run grouped by the code grading uses: for each exercise of `catalog`,
+/// the `src/` files of the submission's crate (path and text, as [`Submission::subject`] reads
+/// them) or its absence. Grading reads nothing else of a submission, and the verdicts are a
+/// function of that code, the tests, the limits and the machine, so grading it once for all of
+/// them gives each the report grading them apart would (up to the machine's timing).
+///
+/// The key is the whole SHA-256 of that code: a student cannot aim at another's key without
+/// submitting the same code. A student whose submission cannot be opened, or one of whose
+/// exercises cannot be read, is a group alone, so that grading them says why. The groups are
+/// in the roster order of their graded students.
+pub fn same_code(catalog: &Catalog, students: &[Student]) -> Vec<SameCode> {
+    let mut groups: Vec<SameCode> = Vec::new();
+    let mut group_of_code: HashMap<[u8; 32], usize> = HashMap::new();
+    for student in students {
+        if let Some(code) = graded_code(catalog, student) {
+            if let Some(&group) = group_of_code.get(&code) {
+                groups[group].copies.push(student.clone());
+                continue;
+            }
+            group_of_code.insert(code, groups.len());
+        }
+        groups.push(SameCode {
+            graded: student.clone(),
+            copies: Vec::new(),
+        });
+    }
+    groups
+}
+
+/// The SHA-256 of every exercise's graded code in `student`'s submission, or `None` when some of
+/// it cannot be read.
+fn graded_code(catalog: &Catalog, student: &Student) -> Option<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    let submission = Submission::open(&student.dir, Some(&student.name)).ok()?;
+    let mut hasher = Sha256::new();
+    for exercise in &catalog.exercises {
+        // The catalog is the same for every student of a run; the name keeps the input
+        // readable on its own, an exercise and then what it holds.
+        hasher.update((exercise.dir_name.len() as u64).to_le_bytes());
+        hasher.update(exercise.dir_name.as_bytes());
+        match submission.subject(exercise).ok()? {
+            None => hasher.update([0]),
+            Some(subject) => {
+                hasher.update([1]);
+                hasher.update(subject.digest());
+            }
+        }
+    }
+    Some(hasher.finalize().into())
+}
+
+/// The grade of `copy`, whose code is that of `graded`, graded once as `grade`: the same report
+/// with the copy's name, what the copy's own submission changed that grading ignored, and the
+/// name of the student who was graded. When `graded` has no report, neither has the copy, for
+/// the same reason.
+pub fn copy_grade(
+    workspace: &Workspace,
+    graded: &Student,
+    grade: &StudentGrade,
+    copy: &Student,
+) -> StudentGrade {
+    let mut report = grade.clone()?;
+    let submission = Submission::open(&copy.dir, Some(&copy.name))
+        .map_err(|error| NotGraded::new(error.to_string()))?;
+    report.subject = submission.label.clone();
+    report.ignored = submission.ignored_changes(workspace);
+    report.same_code_as = Some(graded.name.clone());
+    Ok(report)
+}
+
 /// Grades every student with `grade_one`, at most `parallelism` at a time, calling `on_done`
 /// on the calling thread as each finishes. The results are in roster order.
 pub fn grade_all<F>(
@@ -365,6 +446,145 @@ mod tests {
         assert!(
             !has_report(dir.path(), "a"),
             "an unreadable report is not kept"
+        );
+    }
+
+    /// This checkout and its catalog, whose stubs the grouping tests submit.
+    fn checkout() -> (Workspace, Catalog) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let workspace = Workspace::open(root).expect("the checkout opens");
+        let catalog = Catalog::load(&workspace).expect("every exercise.toml loads");
+        (workspace, catalog)
+    }
+
+    /// Writes `text` as `crate_dir/src/lib.rs`.
+    fn write_lib(crate_dir: &Path, text: &str) {
+        std::fs::create_dir_all(crate_dir.join("src")).expect("a crate folder");
+        std::fs::write(crate_dir.join("src/lib.rs"), text).expect("the code is written");
+    }
+
+    #[test]
+    fn only_identical_graded_code_is_one_group_and_unreadable_students_stay_alone() {
+        let (workspace, catalog) = checkout();
+        let stub = |exercise: &str| {
+            std::fs::read_to_string(workspace.exercises_dir().join(exercise).join("src/lib.rs"))
+                .expect("the stub")
+        };
+        let (first, second) = ("01_race_counter", "02_lock_fix");
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let roster = dir.path();
+        // ada submits the stub of 01 alone; bob the same code in a checkout's layout, with a
+        // manifest of his own, which grading ignores.
+        write_lib(&roster.join("ada").join(first), &stub(first));
+        let bob = roster.join("bob/exercises").join(first);
+        write_lib(&bob, &stub(first));
+        std::fs::write(bob.join("Cargo.toml"), "[package]\nname = \"mine\"\n").expect("write");
+        // cy differs by one byte; dan adds exercise 02, and eve submits what dan did.
+        write_lib(&roster.join("cy").join(first), &format!("{} ", stub(first)));
+        for student in ["dan", "eve"] {
+            write_lib(&roster.join(student).join(first), &stub(first));
+            write_lib(&roster.join(student).join(second), &stub(second));
+        }
+        // fay and gus are no submission at all; hal and ivy have a file that is not UTF-8.
+        for student in ["fay", "gus"] {
+            std::fs::create_dir_all(roster.join(student).join("notes")).expect("a folder");
+        }
+        for student in ["hal", "ivy"] {
+            let crate_dir = roster.join(student).join(first);
+            write_lib(&crate_dir, &stub(first));
+            std::fs::write(crate_dir.join("src/bytes.rs"), b"\xff").expect("write");
+        }
+
+        // jo adds only a comment to ada's code: the same program, but not the same code, or a
+        // student could choose a key that is another's.
+        write_lib(
+            &roster.join("jo").join(first),
+            &format!("// mine\n{}", stub(first)),
+        );
+
+        let students = students(roster).expect("the roster lists");
+        let groups = same_code(&catalog, &students);
+        let names: Vec<(&str, Vec<&str>)> = groups
+            .iter()
+            .map(|group| {
+                let copies = group.copies.iter().map(|copy| copy.name.as_str());
+                (group.graded.name.as_str(), copies.collect())
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("ada", vec!["bob"]),
+                ("cy", vec![]),
+                ("dan", vec!["eve"]),
+                ("fay", vec![]),
+                ("gus", vec![]),
+                ("hal", vec![]),
+                ("ivy", vec![]),
+                ("jo", vec![]),
+            ]
+        );
+
+        // Only the exercises graded in this run count: without 02, dan's code is ada's.
+        let only_first = Catalog {
+            exercises: vec![catalog.find(first).expect("01").clone()],
+        };
+        let groups = same_code(&only_first, &students);
+        assert_eq!(groups[0].graded.name, "ada");
+        let copies: Vec<&str> = groups[0].copies.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(copies, ["bob", "dan", "eve"]);
+    }
+
+    #[test]
+    fn a_copy_gets_the_graded_report_with_its_own_name_and_ignored_changes() {
+        let (workspace, _) = checkout();
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let student = |name: &str| Student {
+            name: name.to_owned(),
+            dir: dir.path().join(name),
+        };
+        let (ada, bob) = (student("ada"), student("bob"));
+        write_lib(&ada.dir.join("01_race_counter"), "pub fn f() {}\n");
+        write_lib(&bob.dir.join("01_race_counter"), "pub fn f() {}\n");
+        std::fs::write(bob.dir.join("01_race_counter/build.rs"), "fn main() {}\n").expect("write");
+        let graded = GradeReport {
+            schema: crate::grade::SCHEMA.to_owned(),
+            subject: "ada".to_owned(),
+            points: 3,
+            max_points: 16,
+            exercises: Vec::new(),
+            ignored: Default::default(),
+            started_at: "2026-01-01T00:00:00Z".to_owned(),
+            isolation: crate::sandbox::Isolation::Full,
+            elapsed_ms: 7,
+            same_code_as: None,
+        };
+        let copy = copy_grade(&workspace, &ada, &Ok(graded.clone()), &bob).expect("a report");
+        assert_eq!(copy.subject, "bob");
+        assert_eq!(copy.same_code_as.as_deref(), Some("ada"));
+        let ignored: Vec<&str> = copy
+            .ignored
+            .listed
+            .iter()
+            .map(|c| c.path.as_str())
+            .collect();
+        assert_eq!(ignored, ["01_race_counter/build.rs"]);
+        assert_eq!(
+            GradeReport {
+                subject: graded.subject.clone(),
+                ignored: graded.ignored.clone(),
+                same_code_as: None,
+                ..copy
+            },
+            graded,
+            "everything else is the graded report"
+        );
+
+        let reason = NotGraded::new("the grader was stopped");
+        assert_eq!(
+            copy_grade(&workspace, &ada, &Err(reason.clone()), &bob),
+            Err(reason),
+            "a copy of a student who was not graded is not graded either, for the same reason"
         );
     }
 

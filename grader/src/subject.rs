@@ -161,27 +161,35 @@ impl Subject {
             .collect()
     }
 
-    /// A fingerprint of the sources, for "has this changed since the last check". It is the
-    /// start of a SHA-256 over every file's path and text, so it is the same on every machine
-    /// and Rust version (std's `DefaultHasher` promises neither) and `progress.json` stays
-    /// valid across toolchain updates.
+    /// A fingerprint of the sources, for "has this changed since the last check": the first
+    /// 8 bytes of [`Subject::digest`], so it is the same on every machine and Rust version
+    /// (std's `DefaultHasher` promises neither) and `progress.json` stays valid across
+    /// toolchain updates.
     pub fn fingerprint(&self) -> u64 {
-        use sha2::{Digest, Sha256};
-        let mut hasher = Sha256::new();
-        for (path, text) in &self.sources {
-            // Lengths first, so that no two different file sets hash the same bytes.
-            let path = path.to_string_lossy();
-            hasher.update((path.len() as u64).to_le_bytes());
-            hasher.update(path.as_bytes());
-            hasher.update((text.len() as u64).to_le_bytes());
-            hasher.update(text.as_bytes());
-        }
-        let digest = hasher.finalize();
+        let digest = self.digest();
         u64::from_le_bytes(
             digest[..8]
                 .try_into()
                 .expect("a SHA-256 digest has 32 bytes"),
         )
+    }
+
+    /// The SHA-256 over every file's path and text. Where one student's code must never be
+    /// taken for another's (a roster grading identical code once), the whole digest is the key:
+    /// 64 bits could be aimed at.
+    pub fn digest(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for (path, text) in &self.sources {
+            // Lengths first, so that no two different file sets hash the same bytes. The path's
+            // own bytes, not a lossy rendering, which would give two names one spelling.
+            let path = path.as_os_str().as_encoded_bytes();
+            hasher.update((path.len() as u64).to_le_bytes());
+            hasher.update(path);
+            hasher.update((text.len() as u64).to_le_bytes());
+            hasher.update(text.as_bytes());
+        }
+        hasher.finalize().into()
     }
 }
 
@@ -299,6 +307,29 @@ mod tests {
             subject(&[("lib.rs", "a")]).fingerprint(),
             subject(&[("lib.rs", "b")]).fingerprint()
         );
+    }
+
+    /// A file name that is not UTF-8 renders as `\u{fffd}`, like a name that holds that
+    /// character; the digest must still tell them apart, or a submission could share the key of
+    /// one whose `#[path]` finds a file it lacks.
+    #[cfg(unix)]
+    #[test]
+    fn the_digest_reads_a_file_names_own_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let named = |name: &[u8]| Subject {
+            sources: BTreeMap::from([(
+                PathBuf::from(std::ffi::OsStr::from_bytes(name)),
+                "pub fn f() {}".to_owned(),
+            )]),
+            ..subject(&[])
+        };
+        let replaced = "\u{fffd}.rs".as_bytes();
+        assert_eq!(
+            PathBuf::from(std::ffi::OsStr::from_bytes(b"\xff.rs")).to_string_lossy(),
+            PathBuf::from(std::ffi::OsStr::from_bytes(replaced)).to_string_lossy(),
+            "the two names render alike"
+        );
+        assert_ne!(named(b"\xff.rs").digest(), named(replaced).digest());
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! One submission is graded in this process. A roster is graded by running this same command
 //! once per student, a few at a time: each student's grading is then its own process, its own
 //! subreaper and its own set of test processes, so nothing one hostile submission leaves
-//! behind can touch another student's verdicts.
+//! behind can touch another student's verdicts. Students who submitted identical code are
+//! graded once, by the first of them, and the others get that report
+//! ([`grader::roster::same_code`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -258,6 +260,10 @@ impl Flags {
         }
         let jobs = roster::parallelism(self.jobs);
         let executable = std::env::current_exe().context("cannot find the xtask binary")?;
+        // Among the students of this run only, so that a shard or one regraded student is
+        // graded as documented, whatever the rest of the class submitted.
+        let groups = roster::same_code(catalog, &students);
+        let graded_once: Vec<Student> = groups.iter().map(|group| group.graded.clone()).collect();
 
         let bar = indicatif::ProgressBar::new(students.len() as u64);
         bar.set_style(
@@ -267,23 +273,51 @@ impl Flags {
             .expect("the template is valid")
             .progress_chars("#>-"),
         );
+        let notes: Vec<String> = [
+            match before - students.len() {
+                0 => None,
+                kept => Some(format!("{kept} already graded, kept")),
+            },
+            match students.len() - graded_once.len() {
+                0 => None,
+                copies => Some(format!(
+                    "{copies} with the same code as another, graded once"
+                )),
+            },
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         anstream::eprintln!(
             "Grading {} submissions in {}, {jobs} at a time{}",
             students.len(),
             roster_dir.display(),
-            match before - students.len() {
-                0 => String::new(),
-                kept => format!(" ({kept} already graded, kept)"),
+            if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", notes.join("; "))
             }
         );
         let gradebook = out_dir.join("gradebook.csv");
         let mut builds = roster::SharedBuilds::new(catalog, &students);
         let mut failure = None;
-        let grade_one = |student: &Student| self.grade_student(&executable, &students_dir, student);
-        let grades = roster::grade_all(&students, jobs, grade_one, &mut |student, grade| {
+        let mut graded = 0;
+        let mut finish = |student: &Student,
+                          grade: &StudentGrade,
+                          same_code_as: Option<&Student>| {
+            let shared = same_code_as.map_or(String::new(), |original| {
+                format!(
+                    " (same code as {}{})",
+                    original.name,
+                    if grade.is_ok() { ": graded once" } else { "" }
+                )
+            });
             let line = match grade {
-                Ok(grade) => format!("{}: {}/{}", student.name, grade.points, grade.max_points),
-                Err(not_graded) => format!("{}: not graded: {not_graded}", student.name),
+                Ok(grade) => format!(
+                    "{}: {}/{}{shared}",
+                    student.name, grade.points, grade.max_points
+                ),
+                Err(not_graded) => format!("{}: not graded: {not_graded}{shared}", student.name),
             };
             if bar.is_hidden() {
                 anstream::eprintln!("  {line}");
@@ -291,9 +325,12 @@ impl Flags {
                 bar.println(format!("  {line}"));
             }
             bar.inc(1);
+            graded += usize::from(grade.is_ok());
             // The row is in the gradebook as soon as the student is done, so a run that stops
             // keeps everything graded so far.
-            let written = record_student(&students_dir, student, grade)
+            let written = same_code_as
+                .map_or(Ok(()), |_| write_copy_report(&students_dir, student, grade))
+                .and_then(|()| record_student(&students_dir, student, grade))
                 .and_then(|()| crate::gradebook::write(&out_dir))
                 .and_then(|_| {
                     builds
@@ -303,13 +340,27 @@ impl Flags {
             if let Err(error) = written {
                 failure.get_or_insert(error);
             }
+        };
+        let grade_one = |student: &Student| self.grade_student(&executable, &students_dir, student);
+        roster::grade_all(&graded_once, jobs, grade_one, &mut |student, grade| {
+            finish(student, grade, None);
+            let copies = groups
+                .iter()
+                .filter(|group| group.graded == *student)
+                .flat_map(|group| &group.copies);
+            for copy in copies {
+                finish(
+                    copy,
+                    &roster::copy_grade(workspace, student, grade, copy),
+                    Some(student),
+                );
+            }
         });
         bar.finish_and_clear();
         if let Some(error) = failure {
             return Err(error);
         }
         let rows = crate::gradebook::write(&out_dir)?;
-        let graded = grades.iter().filter(|grade| grade.is_ok()).count();
         anstream::println!(
             "Graded {graded} of {} submissions; gradebook ({} rows): {}; reports: {}",
             students.len(),
@@ -449,6 +500,20 @@ fn paint_points(exercise: &ExerciseGrade) -> String {
     )
 }
 
+/// Writes the JSON report of a student whose code was graded for another (a grader child writes
+/// it for the student it grades), or removes an earlier one when there is none, so that the
+/// student's row reads what this run found.
+fn write_copy_report(students_dir: &Path, student: &Student, grade: &StudentGrade) -> Result<()> {
+    let json = roster::report_path(students_dir, &student.name);
+    match grade {
+        Ok(grade) => crate::files::write_file(&json, &format::json::to_json(grade)),
+        Err(_) => {
+            let _ = std::fs::remove_file(&json);
+            Ok(())
+        }
+    }
+}
+
 /// Writes the student's Markdown report, or the reason there is none, and removes what an
 /// earlier grading of the same student left that no longer holds.
 fn record_student(students_dir: &Path, student: &Student, grade: &StudentGrade) -> Result<()> {
@@ -465,7 +530,6 @@ fn record_student(students_dir: &Path, student: &Student, grade: &StudentGrade) 
         }
     }
 }
-
 
 fn append_file(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;

@@ -7,11 +7,18 @@ use crate::grade::{qualified_name, GradeReport};
 /// Markdown for a CI job summary: a table of exercises, then what failed and why.
 pub fn to_markdown(report: &GradeReport) -> String {
     let mut out = format!(
-        "## threadlings grade: {}\n\n**{}**\n\nisolation: {}\n\n| exercise | points | status |\n| --- | ---: | --- |\n",
+        "## threadlings grade: {}\n\n**{}**\n\nisolation: {}\n\n",
         escape_markdown(&report.subject),
         report.summary_line(),
         report.isolation
     );
+    if let Some(graded) = &report.same_code_as {
+        out.push_str(&format!(
+            "Graded once with {}'s identical submission.\n\n",
+            escape_markdown(graded)
+        ));
+    }
+    out.push_str("| exercise | points | status |\n| --- | ---: | --- |\n");
     for exercise in &report.exercises {
         out.push_str(&format!(
             "| {} {} | {}/{} | {} |\n",

@@ -101,6 +101,7 @@ fn sample() -> GradeReport {
         started_at: "2026-12-02T01:00:00Z".into(),
         isolation: Isolation::NoCgroups,
         elapsed_ms: 1234,
+        same_code_as: None,
     }
 }
 
@@ -114,6 +115,22 @@ fn json_round_trips_and_names_its_schema() {
     assert_eq!(value["schema"], SCHEMA);
     assert_eq!(value["exercises"][0]["tests"][1]["verdict"], "fail");
     assert_eq!(value["exercises"][1]["status"], "build_failed");
+
+    assert!(
+        !text.contains("same_code_as"),
+        "a report graded for its own student does not name another:\n{text}"
+    );
+    let copy = GradeReport {
+        same_code_as: Some("grace".into()),
+        ..report.clone()
+    };
+    let copy_text = format::json::to_json(&copy);
+    let copy_value: Value = serde_json::from_str(&copy_text).expect("valid JSON");
+    assert_eq!(copy_value["same_code_as"], "grace");
+    assert_eq!(
+        GradeReport::from_json(&copy_text).expect("reads back"),
+        copy
+    );
 
     let old = text.replace(SCHEMA, "threadlings-grade/0");
     let problem = GradeReport::from_json(&old)
@@ -402,5 +419,17 @@ fn markdown_summary_escapes_student_text() {
             "### 02_lock_fix (build_failed)\n\n~~~text\nthe code does not compile:\nerror[E0425]"
         ),
         "an exercise that did not build shows the compiler's error:\n{text}"
+    );
+    assert!(!text.contains("Graded once"), "{text}");
+    let copy = GradeReport {
+        same_code_as: Some("grace_*hopper*".into()),
+        ..sample()
+    };
+    let text = format::markdown::to_markdown(&copy);
+    assert!(
+        text.contains(
+            "Graded once with grace\\_\\*hopper\\*'s identical submission.\n\n| exercise"
+        ),
+        "a copy says whose grading it shares, before the table:\n{text}"
     );
 }

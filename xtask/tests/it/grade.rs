@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::util::{copy_dir, fresh_dir, processes_named, root, stderr_of, xtask};
+use crate::util::{copy_dir, fresh_dir, processes_named, read, root, stderr_of, xtask};
 use grader::format;
 use grader::grade::{ExerciseStatus, GradeReport, TestLabel};
 use grader::suite::SuiteKind;
@@ -361,6 +361,17 @@ fn an_ungradable_upload_still_gets_a_gradescope_results_file() {
     );
 }
 
+/// `grade --roster` of exercise 01 of `roster` into `out`, two students at a time.
+fn grade_roster_01(roster: &Path, out: &Path) -> std::process::Output {
+    xtask()
+        .args(["grade", "--exercise", "01", "--jobs", "2", "--roster"])
+        .arg(roster)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("xtask runs")
+}
+
 /// Two students whose folder names differ only in `.` and `_` keep their own grades, even
 /// graded at the same time: one submitted the solution, the other the stub.
 #[test]
@@ -376,13 +387,7 @@ fn students_whose_names_look_alike_never_share_a_build() {
         &roster.join("x_y").join("01_race_counter"),
     );
     let out = dir.join("out");
-    let output = xtask()
-        .args(["grade", "--exercise", "01", "--jobs", "2", "--roster"])
-        .arg(&roster)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("xtask runs");
+    let output = grade_roster_01(&roster, &out);
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     let points = |student: &str| {
         let text = std::fs::read_to_string(out.join("students").join(format!("{student}.json")))
@@ -394,6 +399,101 @@ fn students_whose_names_look_alike_never_share_a_build() {
     assert_eq!(solved, max, "x.y submitted the solution");
     let (stub, _) = points("x_y");
     assert!(stub < max, "x_y submitted the stub and got {stub}/{max}");
+}
+
+/// Two students who submitted the same code are graded once: the copy's report is the one
+/// graded, under the copy's name and with the copy's own ignored changes, and names whose
+/// grading it shares. One byte more, even inside a comment, is other code, graded on its own.
+#[test]
+fn identical_code_is_graded_once_and_code_one_byte_away_on_its_own() {
+    let dir = fresh_dir("grade", "same_code");
+    let roster = dir.join("submissions");
+    let ada = roster.join("ada/01_race_counter");
+    copy_dir(&root().join("solutions/01_race_counter"), &ada);
+    // A mark of this test's own, so that no other test's roster shares (and removes) its build.
+    let marked = format!(
+        "{}\n// marked for {}\n",
+        read(&ada.join("src/lib.rs")),
+        dir.display()
+    );
+    std::fs::write(ada.join("src/lib.rs"), &marked).expect("the mark is written");
+    // bob submitted the same code as a checkout, with a manifest of its own (ignored).
+    let bob = roster.join("bob/exercises/01_race_counter");
+    copy_dir(&ada, &bob);
+    std::fs::write(bob.join("Cargo.toml"), "[package]\nname = \"mine\"\n").expect("write");
+    // cy differs by one byte, in a comment: the same program, but the key is the bytes graded,
+    // so that no rule of what may differ is there for a student to aim at.
+    let cy = roster.join("cy/01_race_counter");
+    copy_dir(&ada, &cy);
+    let one_more = marked.replacen("// marked", "// marked!", 1);
+    assert_eq!(one_more.len(), marked.len() + 1);
+    std::fs::write(cy.join("src/lib.rs"), one_more).expect("write");
+
+    let out = dir.join("out");
+    let output = grade_roster_01(&roster, &out);
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("Grading 3 submissions")
+            && stderr.contains("(1 with the same code as another, graded once)"),
+        "{stderr}"
+    );
+    let report = |student: &str| {
+        GradeReport::from_json(&read(&out.join("students").join(format!("{student}.json"))))
+            .expect("the report reads back")
+    };
+    let (original, copy, near) = (report("ada"), report("bob"), report("cy"));
+    assert_eq!(original.points, original.max_points, "{original:?}");
+    assert!(
+        stderr.contains(&format!(
+            "bob: {0}/{0} (same code as ada: graded once)",
+            original.max_points
+        )),
+        "{stderr}"
+    );
+    assert_eq!(copy.same_code_as.as_deref(), Some("ada"));
+    assert_eq!(copy.subject, "bob");
+    assert!(
+        copy.ignored
+            .listed
+            .iter()
+            .any(|change| change.path == "exercises/01_race_counter/Cargo.toml"),
+        "the copy's ignored changes are its own: {:?}",
+        copy.ignored
+    );
+    assert_ne!(copy.ignored, original.ignored);
+    // Everything else, to the start time and the milliseconds of every test, is the one grading.
+    assert_eq!(
+        GradeReport {
+            subject: original.subject.clone(),
+            ignored: original.ignored.clone(),
+            same_code_as: None,
+            ..copy
+        },
+        original
+    );
+    assert_eq!(original.same_code_as, None);
+    assert_eq!(
+        near.same_code_as, None,
+        "one byte away is graded on its own"
+    );
+    assert_eq!(near.points, near.max_points);
+    assert!(
+        stderr.contains(&format!("cy: {0}/{0}\n", near.max_points)),
+        "{stderr}"
+    );
+    assert!(
+        read(&out.join("students/bob.md")).contains("Graded once with ada's identical submission."),
+        "the copy's Markdown report says whose grading it shares"
+    );
+    let gradebook = read(&out.join("gradebook.csv"));
+    let row_after_name = |student: &str| {
+        gradebook
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{student},")))
+            .map(str::to_owned)
+    };
+    assert_eq!(row_after_name("bob"), row_after_name("ada"), "{gradebook}");
 }
 
 /// The attempts a roster mixes in, and what makes each hostile.

@@ -804,12 +804,17 @@ fn a_class_compiles_shared_code_once_and_leaves_no_students_build_behind() {
         "the test binary is listed: {artifacts:?}"
     );
 
-    // ada and bob share that build; it goes once both are graded, and so does every file of it.
+    // bob's code is ada's, so it is graded once for both; the build goes once both are done,
+    // and so does every file of it.
     let out = dir.join("class");
     grade_roster(&roster, &out, &[]);
     let gradebook = read(&out.join("gradebook.csv"));
     assert_eq!(row(&gradebook, "ada"), "ada,16,16,16,");
     assert_eq!(row(&gradebook, "bob"), "bob,16,16,16,");
+    assert!(
+        read(&out.join("students/bob.json")).contains(r#""same_code_as": "ada""#),
+        "bob was graded once with ada"
+    );
     assert_eq!(row(&gradebook, "cy"), "cy,1,1,16,");
     for student in ["ada/01_race_counter", "cy/01_race_counter"] {
         let scratch = scratch_crate("01_race_counter", &roster.join(student));
