@@ -871,7 +871,34 @@ fn test_manifest(
     // An empty [workspace] makes the scratch crate its own workspace root, so the cargo of the
     // threadlings workspace never sees it and it never sees the learner's manifests.
     manifest.insert("workspace".into(), Table::new().into());
+    manifest.insert("profile".into(), scratch_profiles(names).into());
     toml::to_string(&manifest).expect("a generated manifest always serialises")
+}
+
+/// The scratch crates' profiles: debug builds keep only line tables, but for the crates whose
+/// function names the model checker's timeline reads from backtraces (`harness::model` names a
+/// step after shuttle's frames, such as `Mutex::lock`): shuttle, the harness, and the model
+/// twin, where shuttle's generic code is instantiated. Line tables alone name a function
+/// without its path, so `shuttle` would vanish from those frames. Every file and line a report
+/// names (a panic's location, a blocked thread's frames) is still there. Measured on one full
+/// solution's 13 exercises, idle 2-core machine: builds 39.4 s → 26.8 s of wall time, and
+/// the whole grading 97.7 s → 76.8 s of CPU time.
+fn scratch_profiles(names: &Names) -> Table {
+    let full = |table: &mut Table, package: &str| {
+        let mut debug = Table::new();
+        debug.insert("debug".into(), "full".into());
+        table.insert(package.to_owned(), debug.into());
+    };
+    let mut packages = Table::new();
+    for package in ["shuttle", "harness", names.model_package.as_str()] {
+        full(&mut packages, package);
+    }
+    let mut dev = Table::new();
+    dev.insert("debug".into(), "line-tables-only".into());
+    dev.insert("package".into(), packages.into());
+    let mut profiles = Table::new();
+    profiles.insert("dev".into(), dev.into());
+    profiles
 }
 
 #[derive(Default)]
