@@ -314,7 +314,7 @@ impl Exercise {
                     test.name
                 ));
             }
-            if let Some(problem) = decided_by_problem(test, &seen) {
+            if let Some(problem) = decided_by_problem(test, &meta.tests, &seen) {
                 return Err(problem);
             }
         }
@@ -369,29 +369,40 @@ impl Exercise {
 }
 
 /// What is wrong with `test`'s `decided_by`, given the names of the tests listed up to it
-/// (itself included): each must name an earlier model-checked test, since the runner decides
-/// from verdicts it already has and only a model-checked verdict is the same on every run.
-fn decided_by_problem(test: &crate::suite::TestMeta, seen: &BTreeSet<&str>) -> Option<String> {
-    if test.speedup.is_some() && !test.decided_by.is_empty() {
-        return Some(format!(
-            "test `{}`: a timing test cannot be `decided_by` another",
-            test.name
-        ));
-    }
+/// (itself included). Each must name an earlier test, since the runner decides from verdicts
+/// it already has, and one whose verdict does not depend on luck: for an ordinary test a
+/// model-checked one; for a timing test one that needs no clock (any ordinary test).
+fn decided_by_problem(
+    test: &crate::suite::TestMeta,
+    all: &[crate::suite::TestMeta],
+    seen: &BTreeSet<&str>,
+) -> Option<String> {
     test.decided_by.iter().find_map(|decider| {
-        if decider == &test.name || !seen.contains(decider.as_str()) {
-            Some(format!(
+        let earlier = all.iter().find(|t| &t.name == decider);
+        match earlier {
+            Some(earlier) if decider != &test.name && seen.contains(decider.as_str()) => {
+                if test.needs_whole_machine() {
+                    earlier.needs_whole_machine().then(|| {
+                        format!(
+                            "test `{}`: `decided_by` names `{decider}`, which measures time \
+                             itself; a timing test is decided only by a test without a clock",
+                            test.name
+                        )
+                    })
+                } else {
+                    (!earlier.is_model_checked()).then(|| {
+                        format!(
+                            "test `{}`: `decided_by` names `{decider}`, which is not \
+                             model-checked (its name must end in `_under_the_model`)",
+                            test.name
+                        )
+                    })
+                }
+            }
+            _ => Some(format!(
                 "test `{}`: `decided_by` names `{decider}`, which is not a test listed before it",
                 test.name
-            ))
-        } else if !crate::suite::is_model_checked(decider) {
-            Some(format!(
-                "test `{}`: `decided_by` names `{decider}`, which is not model-checked \
-                 (its name must end in `_under_the_model`)",
-                test.name
-            ))
-        } else {
-            None
+            )),
         }
     })
 }
@@ -446,30 +457,40 @@ mod decided_by_tests {
     }
 
     #[test]
-    fn decided_by_names_an_earlier_model_checked_test() {
-        let seen: BTreeSet<&str> = ["a_under_the_model", "plain", "stress"].into();
+    fn decided_by_names_an_earlier_test_whose_verdict_needs_no_luck() {
+        let all = vec![
+            test("name = \"a_under_the_model\"\npoints = 1"),
+            test("name = \"plain\"\npoints = 1"),
+            test("name = \"timed\"\npoints = 1\nmeasures_time = true"),
+            test("name = \"later_under_the_model\"\npoints = 1"),
+        ];
+        let seen: BTreeSet<&str> = ["a_under_the_model", "plain", "timed", "stress"].into();
         let stress = |deciders: &str| {
             test(&format!(
                 "name = \"stress\"\npoints = 1\ndecided_by = [{deciders}]"
             ))
         };
+        let timing = |deciders: &str| {
+            test(&format!(
+                "name = \"stress\"\npoints = 1\ndecided_by = [{deciders}]\n[speedup]\nalpha = 0.5"
+            ))
+        };
         assert_eq!(
-            decided_by_problem(&stress("\"a_under_the_model\""), &seen),
+            decided_by_problem(&stress("\"a_under_the_model\""), &all, &seen),
             None
         );
-        for (deciders, words) in [
-            ("\"later_under_the_model\"", "not a test listed before it"),
-            ("\"stress\"", "not a test listed before it"),
-            ("\"plain\"", "not model-checked"),
+        assert_eq!(decided_by_problem(&timing("\"plain\""), &all, &seen), None);
+        for (made, words) in [
+            (
+                stress("\"later_under_the_model\""),
+                "not a test listed before it",
+            ),
+            (stress("\"stress\""), "not a test listed before it"),
+            (stress("\"plain\""), "not model-checked"),
+            (timing("\"timed\""), "measures time itself"),
         ] {
-            let problem = decided_by_problem(&stress(deciders), &seen).expect(deciders);
-            assert!(problem.contains(words), "{deciders}: {problem}");
+            let problem = decided_by_problem(&made, &all, &seen).expect("a problem");
+            assert!(problem.contains(words), "{:?}: {problem}", made.decided_by);
         }
-        let timed = test(
-            "name = \"stress\"\npoints = 1\ndecided_by = [\"a_under_the_model\"]\n\
-             [speedup]\nalpha = 0.5",
-        );
-        let problem = decided_by_problem(&timed, &seen).expect("a timing test");
-        assert!(problem.contains("timing test"), "{problem}");
     }
 }

@@ -235,7 +235,11 @@ fn grade(
         }
         if let Some(decider) = failed_decider(test, &tests) {
             let verdict = Verdict::Fail {
-                message: explain::decided_by_the_model(decider),
+                message: if test.needs_whole_machine() {
+                    explain::decided_without_a_clock(decider)
+                } else {
+                    explain::decided_by_the_model(decider)
+                },
                 replay: None,
                 interleaving: None,
             };
@@ -276,12 +280,13 @@ fn grade(
     Ok((Outcome::Graded { tests }, early_stop))
 }
 
-/// The first of the tests deciding `test` ([`TestMeta::decided_by`]) that ran and did not
-/// pass. One that did not run (a check of chosen tests) decides nothing.
+/// The first of the tests deciding `test` ([`TestMeta::decided_by`]) that ran and failed. One
+/// that did not run (a check of chosen tests) or could not decide (`inconclusive`) decides
+/// nothing.
 fn failed_decider<'a>(test: &TestMeta, done: &'a [TestResult]) -> Option<&'a str> {
     test.decided_by.iter().find_map(|decider| {
         done.iter()
-            .find(|result| &result.name == decider && result.verdict != Verdict::Pass)
+            .find(|result| &result.name == decider && !result.verdict.label().is_success())
             .map(|result| result.name.as_str())
     })
 }
@@ -363,6 +368,20 @@ mod tests {
         assert_eq!(
             failed_decider(&stress, &one_failed),
             Some("b_under_the_model")
+        );
+        let undecided_decider = [
+            result("a_under_the_model", Verdict::Pass),
+            result(
+                "b_under_the_model",
+                Verdict::Inconclusive {
+                    reason: "machine busy".into(),
+                },
+            ),
+        ];
+        assert_eq!(
+            failed_decider(&stress, &undecided_decider),
+            None,
+            "an inconclusive decider decides nothing"
         );
         let not_run = [result("a_under_the_model", Verdict::Pass)];
         assert_eq!(

@@ -114,6 +114,17 @@ pub fn decided_by_the_model(decider: &str) -> String {
     )
 }
 
+/// Why a timing test was not run: `decider`, a clock-free test that the work runs in parallel,
+/// already failed, so no speedup can follow, and the timer could only confirm it (or, on a busy
+/// machine, not decide at all).
+pub fn decided_without_a_clock(decider: &str) -> String {
+    format!(
+        "not run: `{decider}` already showed, without a clock, that the work does not run in \
+         parallel, so it cannot be faster with more workers. Fix what `{decider}` reports, and \
+         the speedup is measured again"
+    )
+}
+
 /// A failed assertion in sentences: its message, the failing interleaving when the model
 /// checker found one, and the schedule that replays it.
 pub fn fail_details(

@@ -109,10 +109,13 @@ pub struct TestMeta {
     /// verdict into one the student would not get when graded alone.
     #[serde(default)]
     pub measures_time: bool,
-    /// The model-checked tests, listed before this one, that decide what this real-thread test
-    /// shows. When one of them did not pass, this test is not run and fails with a pointer to
-    /// it: on real threads a race shows only when the timing happens to be right, so running
-    /// it would fail the same code on one run and pay it on the next.
+    /// The tests, listed before this one, that decide what it shows. When one of them failed,
+    /// this test is not run and fails with a pointer to it, on every run. For a real-thread
+    /// stress test they are model-checked tests: on real threads a race shows only when the
+    /// timing happens to be right, so running it would fail the same code on one run and pay
+    /// it on the next. For a timing test they are clock-free tests that the work runs in
+    /// parallel: once one failed, the timer could only confirm it, or not decide at all, after
+    /// many seconds with the whole machine.
     #[serde(default)]
     pub decided_by: Vec<String>,
 }
@@ -153,5 +156,30 @@ pub struct SpeedupMeta {
 impl SpeedupMeta {
     fn default_max_workers() -> usize {
         4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TestMeta;
+
+    fn meta(toml_text: &str) -> TestMeta {
+        toml::from_str(toml_text).expect("a test entry")
+    }
+
+    #[test]
+    fn tests_that_time_the_machine_get_it_whole_in_a_roster_and_others_share_it() {
+        let ordinary = meta("name = \"a\"\npoints = 1");
+        let measuring = meta("name = \"b\"\npoints = 1\nmeasures_time = true");
+        let timed = meta("name = \"c\"\npoints = 1\n[speedup]\nalpha = 0.5");
+        assert!(!ordinary.needs_whole_machine());
+        assert!(measuring.needs_whole_machine());
+        assert!(timed.needs_whole_machine());
+    }
+
+    #[test]
+    fn model_checked_tests_say_so_in_their_names() {
+        assert!(meta("name = \"x_under_the_model\"\npoints = 1").is_model_checked());
+        assert!(!meta("name = \"stress_x_on_real_threads\"\npoints = 1").is_model_checked());
     }
 }
