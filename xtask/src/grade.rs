@@ -77,9 +77,10 @@ pub struct Flags {
 }
 
 /// A roster student's budget of CPU seconds when none is given: about ten times the 133 s a
-/// student of the benchmark's mixed class took on average (xtask/bench/roster.sh), so that it only
-/// stops a submission that is slow on purpose or by accident, never changes a grade that
-/// grading alone would give.
+/// student of the benchmark's mixed class once took on average (xtask/bench/roster.sh; 44 s
+/// since identical code is graded once and builds keep less debug information), and about 18
+/// times a full solution's 67 s, so that it only stops a submission that is slow on purpose
+/// or by accident, never changes a grade that grading alone would give.
 const ROSTER_BUDGET_SECS: u64 = 1200;
 
 /// The wall time a student's grader may take, in budgets, before the roster stops it: the
