@@ -296,7 +296,7 @@ impl Exercise {
             return Err("`tests` is empty; an exercise needs hidden tests".into());
         }
         let mut seen = BTreeSet::new();
-        for test in &meta.tests {
+        for (index, test) in meta.tests.iter().enumerate() {
             if !seen.insert(test.name.as_str()) {
                 return Err(format!("test `{}` is listed twice", test.name));
             }
@@ -314,7 +314,7 @@ impl Exercise {
                     test.name
                 ));
             }
-            if let Some(problem) = decided_by_problem(test, &meta.tests, &seen) {
+            if let Some(problem) = decided_by_problem(test, &meta.tests[..index]) {
                 return Err(problem);
             }
         }
@@ -368,42 +368,29 @@ impl Exercise {
     }
 }
 
-/// What is wrong with `test`'s `decided_by`, given the names of the tests listed up to it
-/// (itself included). Each must name an earlier test, since the runner decides from verdicts
-/// it already has, and one whose verdict does not depend on luck: for an ordinary test a
-/// model-checked one; for a timing test one that needs no clock (any ordinary test).
+/// What is wrong with `test`'s `decided_by`, given the tests listed before it. Each must name
+/// one of them, since the runner decides from verdicts it already has, and one whose verdict
+/// does not depend on luck: for an ordinary test a model-checked one; for a timing test one
+/// that needs no clock (any ordinary test).
 fn decided_by_problem(
     test: &crate::suite::TestMeta,
-    all: &[crate::suite::TestMeta],
-    seen: &BTreeSet<&str>,
+    earlier: &[crate::suite::TestMeta],
 ) -> Option<String> {
     test.decided_by.iter().find_map(|decider| {
-        let earlier = all.iter().find(|t| &t.name == decider);
-        match earlier {
-            Some(earlier) if decider != &test.name && seen.contains(decider.as_str()) => {
-                if test.needs_whole_machine() {
-                    earlier.needs_whole_machine().then(|| {
-                        format!(
-                            "test `{}`: `decided_by` names `{decider}`, which measures time \
-                             itself; a timing test is decided only by a test without a clock",
-                            test.name
-                        )
-                    })
-                } else {
-                    (!earlier.is_model_checked()).then(|| {
-                        format!(
-                            "test `{}`: `decided_by` names `{decider}`, which is not \
-                             model-checked (its name must end in `_under_the_model`)",
-                            test.name
-                        )
-                    })
-                }
+        let problem = match earlier.iter().find(|t| &t.name == decider) {
+            None => "is not a test listed before it",
+            Some(decider) if test.needs_whole_machine() && decider.needs_whole_machine() => {
+                "measures time itself; a timing test is decided only by a test without a clock"
             }
-            _ => Some(format!(
-                "test `{}`: `decided_by` names `{decider}`, which is not a test listed before it",
-                test.name
-            )),
-        }
+            Some(decider) if !test.needs_whole_machine() && !decider.is_model_checked() => {
+                "is not model-checked (its name must end in `_under_the_model`)"
+            }
+            Some(_) => return None,
+        };
+        Some(format!(
+            "test `{}`: `decided_by` names `{decider}`, which {problem}",
+            test.name
+        ))
     })
 }
 
@@ -447,39 +434,31 @@ mod capabilities_tests {
 
 #[cfg(test)]
 mod decided_by_tests {
-    use std::collections::BTreeSet;
-
     use super::decided_by_problem;
     use crate::suite::TestMeta;
 
-    fn test(toml_text: &str) -> TestMeta {
-        toml::from_str(toml_text).expect("a test entry")
-    }
-
     #[test]
     fn decided_by_names_an_earlier_test_whose_verdict_needs_no_luck() {
-        let all = vec![
-            test("name = \"a_under_the_model\"\npoints = 1"),
-            test("name = \"plain\"\npoints = 1"),
-            test("name = \"timed\"\npoints = 1\nmeasures_time = true"),
-            test("name = \"later_under_the_model\"\npoints = 1"),
+        let earlier = vec![
+            TestMeta::from_toml("name = \"a_under_the_model\"\npoints = 1"),
+            TestMeta::from_toml("name = \"plain\"\npoints = 1"),
+            TestMeta::from_toml("name = \"timed\"\npoints = 1\nmeasures_time = true"),
         ];
-        let seen: BTreeSet<&str> = ["a_under_the_model", "plain", "timed", "stress"].into();
         let stress = |deciders: &str| {
-            test(&format!(
+            TestMeta::from_toml(&format!(
                 "name = \"stress\"\npoints = 1\ndecided_by = [{deciders}]"
             ))
         };
         let timing = |deciders: &str| {
-            test(&format!(
+            TestMeta::from_toml(&format!(
                 "name = \"stress\"\npoints = 1\ndecided_by = [{deciders}]\n[speedup]\nalpha = 0.5"
             ))
         };
         assert_eq!(
-            decided_by_problem(&stress("\"a_under_the_model\""), &all, &seen),
+            decided_by_problem(&stress("\"a_under_the_model\""), &earlier),
             None
         );
-        assert_eq!(decided_by_problem(&timing("\"plain\""), &all, &seen), None);
+        assert_eq!(decided_by_problem(&timing("\"plain\""), &earlier), None);
         for (made, words) in [
             (
                 stress("\"later_under_the_model\""),
@@ -489,7 +468,7 @@ mod decided_by_tests {
             (stress("\"plain\""), "not model-checked"),
             (timing("\"timed\""), "measures time itself"),
         ] {
-            let problem = decided_by_problem(&made, &all, &seen).expect("a problem");
+            let problem = decided_by_problem(&made, &earlier).expect("a problem");
             assert!(problem.contains(words), "{:?}: {problem}", made.decided_by);
         }
     }

@@ -333,7 +333,7 @@ mod tests {
     use crate::verdict::Verdict;
 
     fn meta(toml_text: &str) -> TestMeta {
-        toml::from_str(toml_text).expect("a test entry")
+        TestMeta::from_toml(toml_text)
     }
 
     fn result(name: &str, verdict: Verdict) -> TestResult {

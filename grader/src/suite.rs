@@ -121,10 +121,16 @@ pub struct TestMeta {
 }
 
 impl TestMeta {
+    /// A test entry read from `[[tests]]` TOML, for unit tests of the rules that read one.
+    #[cfg(test)]
+    pub(crate) fn from_toml(toml_text: &str) -> TestMeta {
+        toml::from_str(toml_text).expect("a test entry")
+    }
+
     /// Whether this test runs under the model checker, which the course's tests say in their
     /// names (`..._under_the_model`).
     pub fn is_model_checked(&self) -> bool {
-        is_model_checked(&self.name)
+        self.name.ends_with("_under_the_model")
     }
 
     /// Whether a roster must give this test the whole machine: a timing test, or one that
@@ -132,11 +138,6 @@ impl TestMeta {
     pub fn needs_whole_machine(&self) -> bool {
         self.speedup.is_some() || self.measures_time
     }
-}
-
-/// Whether the test called `test_name` runs under the model checker ([`TestMeta::is_model_checked`]).
-pub fn is_model_checked(test_name: &str) -> bool {
-    test_name.ends_with("_under_the_model")
 }
 
 /// How a timing test is judged: `[tests.speedup]` under its `[[tests]]` entry.
@@ -164,7 +165,7 @@ mod tests {
     use super::TestMeta;
 
     fn meta(toml_text: &str) -> TestMeta {
-        toml::from_str(toml_text).expect("a test entry")
+        TestMeta::from_toml(toml_text)
     }
 
     #[test]
