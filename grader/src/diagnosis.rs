@@ -25,6 +25,10 @@ pub struct Diagnosis {
     pub kind: DiagnosisKind,
     /// Every thread of the process group, as the second sample saw it.
     pub threads: Vec<ThreadState>,
+    /// Found before the limit by [`waiting_for_good`]: every thread waits with no timeout and
+    /// none is left to wake another, so waiting longer could change nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub for_good: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,8 +127,47 @@ pub fn diagnose_processes(mut members: impl FnMut() -> Vec<i32>) -> Diagnosis {
     if kind == DiagnosisKind::Deadlock {
         ask_where_blocked(&mut threads);
     }
-    Diagnosis { kind, threads }
+    Diagnosis {
+        kind,
+        threads,
+        for_good: false,
+    }
 }
+
+/// Every thread of the processes `pids`, with how often each has left a core, when every one
+/// of them sleeps in a futex with no timeout (a lock, a condition variable without a timeout,
+/// a join, a barrier); `None` as soon as one runs, sleeps on a timer, waits on anything else,
+/// or cannot be read.
+///
+/// Two equal answers prove a deadlock for good: no thread left a core between its two looks,
+/// so at some moment between the two all of them were asleep at once, and a futex with no
+/// timeout is woken only by another thread or process sharing its memory, all of which are
+/// among `pids` and asleep. (A signal from outside could still interrupt a wait; nothing
+/// outside the test sends one.) The runner asks this every [`FOR_GOOD_GAP`] so that a deadlock
+/// ends in about a second instead of at the test's limit, with the same verdict.
+pub fn waiting_for_good(pids: &[i32]) -> Option<BTreeMap<(i32, u64), u64>> {
+    let mut switches = BTreeMap::new();
+    for &pid in pids {
+        let threads = harness::platform::threads(pid);
+        if threads.is_empty() {
+            // Gone, a zombie, or unreadable: no proof either way.
+            return None;
+        }
+        for thread in threads {
+            let wait = thread.wait.as_ref()?;
+            let untimed_futex =
+                wait.call == Some(BlockingCall::Futex) && wait.timed == Some(false);
+            if thread.state == RunState::Running || !untimed_futex {
+                return None;
+            }
+            switches.insert((pid, thread.tid), thread.switches?);
+        }
+    }
+    (!switches.is_empty()).then_some(switches)
+}
+
+/// Time between two looks of [`waiting_for_good`].
+pub const FOR_GOOD_GAP: Duration = Duration::from_millis(250);
 
 /// How long the blocked threads may take to write their stacks. The grader waits only until
 /// every handler has run (0.16-0.35 s for three threads on a 2-core machine at load 10-40: the
@@ -275,6 +318,7 @@ mod tests {
         let mut diagnosis = Diagnosis {
             kind: DiagnosisKind::Deadlock,
             threads: vec![thread(1), thread(2)],
+            for_good: false,
         };
         let frames = [
             "1: std::sync::poison::condvar::Condvar::wait",

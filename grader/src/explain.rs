@@ -45,7 +45,8 @@ fn thread_name(thread: &crate::diagnosis::ThreadState) -> String {
 /// A real-thread deadlock's first sentence, by its shape, as for the model checker's
 /// ([`describe_model_deadlock`]): the learner's lines come from each thread's stack
 /// ([`crate::diagnosis::name_learner_sites`]).
-fn real_thread_deadlock(seconds: f64, threads: &[crate::diagnosis::ThreadState]) -> String {
+fn real_thread_deadlock(diagnosis: &Diagnosis, seconds: f64) -> String {
+    let threads = &diagnosis.threads;
     let waiting_in_learner_code = |what: &str| -> Vec<&crate::diagnosis::ThreadState> {
         threads
             .iter()
@@ -54,8 +55,21 @@ fn real_thread_deadlock(seconds: f64, threads: &[crate::diagnosis::ThreadState])
     };
     let on_condvar = waiting_in_learner_code(CONDVAR);
     let on_lock = waiting_in_learner_code(LOCK);
-    let opening =
-        format!("still running after {seconds} s, every thread blocked and none using CPU");
+    // Found before the limit, the deadlock is proved, not inferred from a quiet moment.
+    let (opening, only_thread) = if diagnosis.for_good {
+        (
+            format!(
+                "stopped before its {seconds} s limit: every thread was blocked, waiting with no \
+                 timeout, and none was left running to wake another"
+            ),
+            format!("stopped before its {seconds} s limit: its only thread was blocked, waiting with no timeout"),
+        )
+    } else {
+        (
+            format!("still running after {seconds} s, every thread blocked and none using CPU"),
+            format!("still running after {seconds} s, its only thread blocked and using no CPU"),
+        )
+    };
     match (on_condvar.first(), on_lock.as_slice()) {
         (Some(waiter), []) => format!(
             "{opening}: nobody will ever notify {}, which waits on a condition variable (its \
@@ -77,8 +91,7 @@ fn real_thread_deadlock(seconds: f64, threads: &[crate::diagnosis::ThreadState])
                 .join(" and ")
         ),
         _ if alone_on_a_futex(threads) => format!(
-            "still running after {seconds} s, its only thread blocked and using no CPU: \
-             nothing is left to wake it. It waits for a lock it already holds (a self-lock: a \
+            "{only_thread}: nothing is left to wake it. It waits for a lock it already holds (a self-lock: a \
              `Mutex` cannot be locked twice by one thread), or on a condition variable nobody \
              will notify."
         ),
@@ -114,14 +127,14 @@ pub fn decided_by_the_model(decider: &str) -> String {
     )
 }
 
-/// Why a timing test was not run: `decider`, a clock-free test that the work runs in parallel,
-/// already failed, so no speedup can follow, and the timer could only confirm it (or, on a busy
-/// machine, not decide at all).
+/// Why a timing test was not run: `decider`, a clock-free test of what the speedup rests on
+/// (that the work runs in parallel, or in the tasks the exercise asks for), already failed, so
+/// the timer could only confirm it (or, on a busy machine, not decide at all).
 pub fn decided_without_a_clock(decider: &str) -> String {
     format!(
-        "not run: `{decider}` already showed, without a clock, that the work does not run in \
-         parallel, so it cannot be faster with more workers. Fix what `{decider}` reports, and \
-         the speedup is measured again"
+        "not run: `{decider}` already showed, without a clock, that the work is not shaped to \
+         get faster with more workers (it does not run in parallel, or not in the tasks the \
+         exercise asks for). Fix what `{decider}` reports, and the speedup is measured again"
     )
 }
 
@@ -168,7 +181,7 @@ pub fn panic_details(
 pub fn timeout_details(limit: Duration, diagnosis: &Diagnosis) -> String {
     let seconds = limit.as_secs_f64();
     let mut text = match diagnosis.kind {
-        DiagnosisKind::Deadlock => real_thread_deadlock(seconds, &diagnosis.threads),
+        DiagnosisKind::Deadlock => real_thread_deadlock(diagnosis, seconds),
         DiagnosisKind::Spinning => format!(
             "still running after {seconds} s and still burning CPU: a livelock, a spin loop or an infinite loop."
         ),

@@ -642,8 +642,28 @@ fn watch(
     ];
     let mut ending = None;
     let mut drain_until = None;
+    // A deadlock for good ends the test before its limit (see `diagnosis::waiting_for_good`).
+    let mut next_look = patience.started + diagnosis::FOR_GOOD_GAP;
+    let mut last_look = None;
     loop {
         let now = Instant::now();
+        if ending.is_none() && now < deadline && now >= next_look {
+            let look = diagnosis::waiting_for_good(&confinement.tree(pgid));
+            if look.is_some() && look == last_look {
+                let diagnosis = diagnosis::diagnose_processes(|| confinement.tree(pgid));
+                // The full diagnosis looks again; it agrees unless the test was already ending.
+                if diagnosis.kind == DiagnosisKind::Deadlock {
+                    confinement.kill_everything(pgid);
+                    ending = Some(Ending::TimedOut(Diagnosis {
+                        for_good: true,
+                        ..diagnosis
+                    }));
+                    drain_until = Some(Instant::now() + DRAIN_GRACE);
+                }
+            }
+            last_look = look;
+            next_look = Instant::now() + diagnosis::FOR_GOOD_GAP;
+        }
         if ending.is_none() {
             let reported = &streams[3].1.bytes;
             if namespaced && reported.len() == STATUS_BYTES {
@@ -688,7 +708,7 @@ fn watch(
             break;
         }
         let wait = drain_until
-            .unwrap_or(deadline)
+            .unwrap_or(deadline.min(next_look))
             .saturating_duration_since(now)
             .min(Duration::from_millis(50));
         read_ready(&mut streams, wait)?;

@@ -670,6 +670,7 @@ mod tests {
         let diagnosis = Diagnosis {
             kind: DiagnosisKind::Deadlock,
             threads: Vec::new(),
+            for_good: false,
         };
         let returned = Some(report(ReportOutcome::Returned, Vec::new()));
         let verdict = decide(&run(Ending::TimedOut(diagnosis), returned), &context());
@@ -772,6 +773,7 @@ mod tests {
             diagnosis: Diagnosis {
                 kind,
                 threads: Vec::new(),
+                for_good: false,
             },
         };
         assert!(timeout(DiagnosisKind::Deadlock).waits_for_ever());

@@ -281,6 +281,7 @@ mod tests {
                             learner_site: None,
                             tid_in_test: 0,
                         }],
+                        for_good: false,
                     },
                 },
             ),

@@ -480,6 +480,53 @@ mod sandbox {
         );
     }
 
+    /// A deadlock for good is proved and ended before its limit (`diagnosis::waiting_for_good`),
+    /// with the verdict the limit would have given; waits that can still end are left alone: a
+    /// timed wait runs to its limit, and threads that take turns through a condition variable
+    /// (each asleep with no timeout whenever it is not its turn) finish and pass. The first
+    /// case would end at its 60 s limit without the early look (`for_good` false). The last
+    /// is the shape the context-switch comparison guards: a look reads the threads one by one,
+    /// so it can find both asleep while they hand over (rarely; it passed without the
+    /// comparison in 3 runs of 3, so this case alone does not prove the comparison).
+    #[test]
+    fn only_a_deadlock_for_good_ends_before_the_limit() {
+        let _serial = one_at_a_time();
+        grader::reaper::become_subreaper();
+        let level = sandbox::isolation();
+        let ending_for_good = |run: &RawRun| match &run.ending {
+            runner::Ending::TimedOut(diagnosis) => Some(diagnosis.for_good),
+            _ => None,
+        };
+
+        let deadlock = Attack {
+            timeout_secs: 60,
+            ..attack("deadlock_on_two_locks", Isolation::Minimal, &[])
+        };
+        let (run, verdict, _) = run_attack(&deadlock, level);
+        assert_eq!(verdict.label().to_string(), "timeout:deadlock", "{verdict:?}");
+        assert_eq!(ending_for_good(&run), Some(true), "{:?}", run.ending);
+        assert!(
+            verdict.details().contains("stopped before its 60 s limit"),
+            "{}",
+            verdict.details()
+        );
+
+        let timed = Attack {
+            timeout_secs: 2,
+            ..attack("wait_with_a_timeout_for_ever", Isolation::Minimal, &[])
+        };
+        let (run, _, _) = run_attack(&timed, level);
+        assert_eq!(ending_for_good(&run), Some(false), "{:?}", run.ending);
+
+        let turns = Attack {
+            timeout_secs: 120,
+            ..attack("ping_pong_through_a_condition_variable", Isolation::Minimal, &[])
+        };
+        let (run, verdict, _) = run_attack(&turns, level);
+        assert_eq!(verdict.label(), VerdictLabel::Pass, "{verdict:?}");
+        assert_eq!(run.ending, runner::Ending::Exited(0));
+    }
+
     /// Processes on the machine whose name starts with `attack-`, as the fixture names them.
     fn hostile_processes() -> Vec<String> {
         harness::platform::processes()

@@ -325,6 +325,62 @@ fn compute_for_half_a_second() {
     }
 }
 
+/// Not an attack: two threads that each hold one lock and wait for the other's, for the test
+/// that a deadlock for good ends before the limit. It never returns.
+fn deadlock_on_two_locks() {
+    let (first, second) = (std::sync::Mutex::new(()), std::sync::Mutex::new(()));
+    let both_hold_one = std::sync::Barrier::new(2);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let _held = second.lock().unwrap();
+            both_hold_one.wait();
+            let _never = first.lock().unwrap();
+        });
+        let _held = first.lock().unwrap();
+        both_hold_one.wait();
+        let _never = second.lock().unwrap();
+    });
+}
+
+/// Not an attack: waits for ever on a condition variable nobody notifies, but with a timeout,
+/// so that the wait ends by itself again and again. It must run to the limit, not be taken
+/// for a deadlock for good: a timed wait may see the world change.
+fn wait_with_a_timeout_for_ever() {
+    let (lock, changed) = (std::sync::Mutex::new(false), std::sync::Condvar::new());
+    let mut done = lock.lock().unwrap();
+    while !*done {
+        done = changed
+            .wait_timeout(done, Duration::from_millis(200))
+            .unwrap()
+            .0;
+    }
+}
+
+/// Not an attack: two threads hand a token back and forth through a condition variable, each
+/// asleep in a wait with no timeout whenever it is not its turn, and return after a fixed
+/// number of rounds. Any look may find both asleep; only their context switches show that they
+/// run between looks, so this must pass, not end as a deadlock.
+fn ping_pong_through_a_condition_variable() {
+    const ROUNDS: u64 = 100_000;
+    let (turn, changed) = (std::sync::Mutex::new(0u64), std::sync::Condvar::new());
+    let play = |parity: u64| {
+        let mut count = turn.lock().unwrap();
+        while *count < ROUNDS {
+            if *count % 2 == parity {
+                *count += 1;
+                changed.notify_all();
+            } else {
+                count = changed.wait(count).unwrap();
+            }
+        }
+        changed.notify_all();
+    };
+    std::thread::scope(|scope| {
+        scope.spawn(|| play(1));
+        play(0);
+    });
+}
+
 harness::hidden_tests![
     kill_parent,
     stop_parent,
@@ -344,4 +400,7 @@ harness::hidden_tests![
     read_the_nonce_again,
     look_starved_on_a_quiet_machine,
     compute_for_half_a_second,
+    deadlock_on_two_locks,
+    wait_with_a_timeout_for_ever,
+    ping_pong_through_a_condition_variable,
 ];

@@ -123,7 +123,21 @@ fn thread_in(task_folder: &str, tid: ThreadId) -> Option<Thread> {
         state,
         cpu_time: ticks_to_time(stat.cpu_ticks),
         wait,
+        switches: std::fs::read_to_string(format!("{folder}/status"))
+            .ok()
+            .and_then(|status| context_switches(&status)),
     })
+}
+
+/// Voluntary plus involuntary context switches, from a `/proc/.../status` text.
+fn context_switches(status: &str) -> Option<u64> {
+    let count = |key: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(key))
+            .and_then(|rest| rest.trim().parse::<u64>().ok())
+    };
+    Some(count("voluntary_ctxt_switches:")? + count("nonvoluntary_ctxt_switches:")?)
 }
 
 pub fn threads(pid: Pid) -> Vec<Thread> {
@@ -317,6 +331,13 @@ fn kernel_wait(channel: &str, syscall: &str) -> KernelWait {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn context_switches_add_both_kinds() {
+        let status = "Name:\tx\nvoluntary_ctxt_switches:\t12\nnonvoluntary_ctxt_switches:\t3\n";
+        assert_eq!(context_switches(status), Some(15));
+        assert_eq!(context_switches("Name:\tx\nvoluntary_ctxt_switches:\t12\n"), None);
+    }
 
     #[test]
     fn procs_running_is_read_from_proc_stat() {

@@ -156,6 +156,9 @@ fn thread(pid: Pid, tid: ThreadId) -> Option<Thread> {
         state: thread_state(info.pth_run_state),
         cpu_time: Duration::from_nanos(info.pth_user_time + info.pth_system_time),
         wait: None,
+        // libproc's thread info has no switch count; without it (and without the wait), a
+        // deadlock is found only at the limit.
+        switches: None,
     })
 }
 

@@ -83,6 +83,10 @@ pub struct Thread {
     pub cpu_time: Duration,
     /// What the kernel says the thread waits in, where it says it (Linux only).
     pub wait: Option<KernelWait>,
+    /// How many times the thread has left a core, for any reason (Linux's voluntary plus
+    /// involuntary context switches): unchanged between two looks at a blocked thread, it
+    /// proves the thread never ran in between. `None` where the system does not say.
+    pub switches: Option<u64>,
 }
 
 /// What a sleeping thread waits in, as far as the kernel tells.
@@ -393,6 +397,18 @@ mod tests {
                     (wait.call, wait.timed),
                     (Some(BlockingCall::Futex), Some(false))
                 );
+                // Nothing wakes it, so it does not run between two looks; once woken, it has.
+                let switches = || own_thread(tid).and_then(|t| t.switches);
+                let asleep = switches().expect("Linux counts context switches");
+                assert_eq!(switches(), Some(asleep));
+                word.store(1, Ordering::Release);
+                wake_all(&word);
+                let mut looks = 0;
+                while switches().is_some_and(|now| now == asleep) {
+                    looks += 1;
+                    assert!(looks < 100_000, "the woken thread never ran");
+                    std::thread::yield_now();
+                }
             }
             word.store(1, Ordering::Release);
             wake_all(&word);
