@@ -46,7 +46,7 @@ pub fn heading(exercise: &Exercise, subject: &Subject) -> String {
 fn early_stop_sentence(stop: &EarlyStop) -> String {
     format!(
         "Skipped {} test(s) on real threads: {} found threads that wait for ever, and these would \
-         most likely wait on the same mistake until their time limit. Fix it and check again to \
+         most likely hang on the same mistake and teach nothing new. Fix it and check again to \
          run them:",
         stop.skipped.len(),
         stop.after
