@@ -174,7 +174,7 @@ const ONE_AT_A_TIME_PER_THREAD: u64 = 20_000_000;
 /// tenth's margin (1 ms) would not tell one `fetch_add` of the whole count from correct code.
 /// The grader's count, on padded slots in the same debug build and the same run, measured
 /// 30 ms: a seventeenth of the reference's 520 to 560 ms (the same loop; one unrolled by hand
-/// is 1.5 times cheaper, still ten times above), and eight times what one `fetch_add` per
+/// is 1.5 times cheaper, still nine times above), and eight times what one `fetch_add` per
 /// thread took at worst.
 const FEWER_INCREMENTS_IN_THE_GRADERS_COUNT: u64 = 20;
 /// CPU time the code under test may use before any slot shows an increment. Starting the
