@@ -6,7 +6,8 @@
 //! reference kernel in the same run, so a machine that cannot show a speedup (one core, busy,
 //! two virtual CPUs on one physical core) gives `inconclusive`, never `fail`.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
@@ -159,6 +160,171 @@ fn count_per_thread_runs_every_thread_at_once() {
          first (spawn them all in the scope) and only then wait for them, or they take turns \
          and more cores make nothing faster"
     );
+}
+
+/// Threads and increments of `count_per_thread_adds_one_fetch_add_at_a_time`: as many as in
+/// the test above, so that a correct solution spends hundreds of milliseconds of CPU counting.
+const ONE_AT_A_TIME_SLOTS: usize = 3;
+const ONE_AT_A_TIME_PER_THREAD: u64 = 20_000_000;
+/// The grader's own count makes this many times fewer increments than the learner's, and the
+/// learner's may not take less CPU time than it. Why a measured bar and not a physical floor
+/// (no core makes a dependent atomic read-modify-write in under a cycle, none runs above 6 GHz,
+/// so 60,000,000 of them take at least 10 ms): starting and joining three threads alone used
+/// 0.1 to 3.7 ms of CPU per call on this course's loaded 2-core machine, so a floor with a
+/// tenth's margin (1 ms) would not tell one `fetch_add` of the whole count from correct code.
+/// The grader's count, on padded slots in the same debug build and the same run, measured
+/// 30 ms: a seventeenth of the reference's 520 to 560 ms (the same loop; one unrolled by hand
+/// is 1.5 times cheaper, still nine times above), and eight times what one `fetch_add` per
+/// thread took at worst.
+const FEWER_INCREMENTS_IN_THE_GRADERS_COUNT: u64 = 20;
+/// CPU time the code under test may use before any slot shows an increment. Starting the
+/// threads and entering their loops costs under 4 ms even on a loaded machine (measured as
+/// above), so a correct solution never comes near; a thread that counts in a local variable
+/// uses about 130 ms per 20,000,000 additions in the debug build the tests run, all of it with
+/// its slot at 0, which leaves the looking thread some 100 ms of CPU time to see it.
+const CPU_BEFORE_THE_FIRST_INCREMENT: Duration = Duration::from_millis(30);
+/// The pause between two looks at the slots: it paces the looking, it decides nothing.
+const LOOK_AT_SLOTS_EVERY: Duration = Duration::from_millis(1);
+
+/// What the grader's looking thread saw while `count_per_thread` ran.
+#[derive(Default)]
+struct SlotsSeen {
+    /// The CPU time the code under test had used at a look where every slot still read 0, the
+    /// first time it was at least `CPU_BEFORE_THE_FIRST_INCREMENT`.
+    idle_slots_after: Option<Duration>,
+    /// Whether some look found a slot part of the way: above 0, below `per_thread`.
+    saw_a_slot_counting: bool,
+    /// CPU time the looking thread itself used, which the process's CPU time includes.
+    own_cpu: Duration,
+}
+
+/// The CPU time of `slots.len()` threads started at once, each adding 1 to its own slot
+/// `per_thread` times: the reference's loop, run by the grader.
+fn graders_count_cpu(slots: &[CachePadded<AtomicU64>], per_thread: u64) -> Duration {
+    let before = harness::measure::cpu_time_with_children();
+    std::thread::scope(|scope| {
+        for slot in slots {
+            scope.spawn(move || {
+                for _ in 0..per_thread {
+                    slot.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    harness::measure::cpu_time_with_children().saturating_sub(before)
+}
+
+/// A solution that keeps the total right but defeats the lesson makes one `fetch_add` of
+/// `per_thread`, or counts in a local variable and adds (or stores) it once at the end: either
+/// way each slot is written once, and there is no false sharing left to measure. No test can
+/// count calls on std's atomics, so it is told from CPU time, which load does not inflate:
+/// - the code under test must use at least the CPU time the grader's own count of a twentieth
+///   as many increments used, one `fetch_add` at a time, in the same run
+///   (`FEWER_INCREMENTS_IN_THE_GRADERS_COUNT`);
+/// - a thread of the grader looks at the slots while they count, and fails the code once it
+///   has used `CPU_BEFORE_THE_FIRST_INCREMENT` while every slot still reads 0. The process's
+///   CPU time is read before the slots, so the slots are never older than the CPU time they
+///   are compared with, and the looking thread's own CPU time is taken away from it. A slot
+///   that a thread has been adding to for milliseconds is visible to every core by then.
+///
+/// A look can miss a local count only when the looking thread does not run at all while it
+/// lasts; then no look ever found a slot part of the way either, and the verdict is
+/// `inconclusive`, never `pass`.
+fn count_per_thread_adds_one_fetch_add_at_a_time() {
+    const SLOTS: usize = ONE_AT_A_TIME_SLOTS;
+    const PER_THREAD: u64 = ONE_AT_A_TIME_PER_THREAD;
+    let graders_slots: Vec<CachePadded<AtomicU64>> = (0..SLOTS)
+        .map(|_| CachePadded::new(AtomicU64::new(0)))
+        .collect();
+    let graders_cpu = graders_count_cpu(
+        &graders_slots,
+        PER_THREAD / FEWER_INCREMENTS_IN_THE_GRADERS_COUNT,
+    );
+    let counters = false_sharing::PerThreadCounters::new(SLOTS);
+    let counting = AtomicBool::new(true);
+    // The looking thread reads the process's CPU time before the call starts, and the call
+    // starts only once it has.
+    let ready = Barrier::new(2);
+    let (learner_cpu, seen) = std::thread::scope(|scope| {
+        let looking = scope.spawn(|| {
+            let own_start = harness::measure::thread_cpu_time();
+            let process_start = harness::measure::cpu_time_with_children();
+            ready.wait();
+            let mut seen = SlotsSeen::default();
+            while counting.load(Ordering::Acquire) {
+                // Process first, own second: what is taken away is never less than what the
+                // process's reading included, so the code under test is never charged for it.
+                let process =
+                    harness::measure::cpu_time_with_children().saturating_sub(process_start);
+                let own = harness::measure::thread_cpu_time().saturating_sub(own_start);
+                let learner = process.saturating_sub(own);
+                let values: Vec<u64> = (0..SLOTS)
+                    .map(|index| counters.slot(index).load(Ordering::Relaxed))
+                    .collect();
+                if values.iter().any(|value| (1..PER_THREAD).contains(value)) {
+                    seen.saw_a_slot_counting = true;
+                }
+                if values.iter().all(|value| *value == 0)
+                    && learner >= CPU_BEFORE_THE_FIRST_INCREMENT
+                    && seen.idle_slots_after.is_none()
+                {
+                    seen.idle_slots_after = Some(learner);
+                }
+                std::thread::sleep(LOOK_AT_SLOTS_EVERY);
+            }
+            seen.own_cpu = harness::measure::thread_cpu_time().saturating_sub(own_start);
+            (process_start, seen)
+        });
+        ready.wait();
+        false_sharing::count_per_thread(&counters, PER_THREAD);
+        counting.store(false, Ordering::Release);
+        let (process_start, seen) = looking.join().expect("the grader's looking thread");
+        // Read after the looking thread has ended, so the process's CPU time holds all of its
+        // own; what it used after its last reading is charged to the code under test, in its
+        // favour.
+        let process = harness::measure::cpu_time_with_children().saturating_sub(process_start);
+        (process.saturating_sub(seen.own_cpu), seen)
+    });
+    assert!(
+        counters.total() == SLOTS as u64 * PER_THREAD,
+        "{SLOTS} threads × {PER_THREAD} increments left a total of {}",
+        counters.total()
+    );
+    let ms = |cpu: Duration| cpu.as_secs_f64() * 1e3;
+    harness::note(format!(
+        "{SLOTS} threads × {PER_THREAD} increments used {:.1} ms of CPU; the grader's own {SLOTS} \
+         × {} used {:.1} ms",
+        ms(learner_cpu),
+        PER_THREAD / FEWER_INCREMENTS_IN_THE_GRADERS_COUNT,
+        ms(graders_cpu)
+    ));
+    if let Some(idle) = seen.idle_slots_after {
+        panic!(
+            "count_per_thread had used {:.1} ms of CPU time while every slot still read 0: its \
+             threads count somewhere else and write their slots only at the end. Each \
+             increment must be its own `slot.fetch_add(1, ..)` on the thread's slot, or no \
+             thread ever writes the shared cache line while another does, and there is no \
+             false sharing for the padding to cure",
+            ms(idle)
+        );
+    }
+    if learner_cpu < graders_cpu {
+        panic!(
+            "count_per_thread made {SLOTS} × {PER_THREAD} increments in {:.2} ms of CPU time, \
+             less than the grader's own {:.2} ms for a twentieth as many, one `fetch_add` at \
+             a time: it adds `per_thread` at once instead of 1 `per_thread` times. Each \
+             increment must be its own `slot.fetch_add(1, ..)`, or each thread writes its slot \
+             once and there is no false sharing to measure",
+            ms(learner_cpu),
+            ms(graders_cpu)
+        );
+    }
+    if !seen.saw_a_slot_counting {
+        harness::inconclusive(
+            "the grader never got to look at the slots while they were counting (the machine \
+             is busy), so whether each increment is its own `fetch_add` could not be told",
+        );
+    }
 }
 
 /// Times one thread per slot, each adding 1 to its own slot `per_thread` times.
@@ -384,6 +550,7 @@ harness::hidden_tests![
     new_makes_zeroed_slots,
     each_thread_counts_in_its_own_slot,
     count_per_thread_runs_every_thread_at_once,
+    count_per_thread_adds_one_fetch_add_at_a_time,
     total_adds_every_slot,
     padded_counters_beat_adjacent_ones,
     padded_counters_let_threads_scale,
