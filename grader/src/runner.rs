@@ -165,7 +165,6 @@ pub fn run_isolated(request: &RunRequest, isolation: Isolation) -> Result<RawRun
         .stderr(Stdio::piped())
         .process_group(0);
     let limits = ChildLimits {
-        report_fd: report_write.as_raw_fd(),
         memory_bytes: request.memory_mib * 1024 * 1024,
         cpu_seconds: cpu_seconds_for(request.timeout),
         // Without a cgroup to weigh the tree as one, hundreds of spinning processes would
@@ -239,6 +238,18 @@ pub fn run_isolated(request: &RunRequest, isolation: Isolation) -> Result<RawRun
             shm_before: shm_objects(),
         }
     };
+
+    // Registered last, so it runs last, in the process that execs the test: `dup2` onto fd 3
+    // replaces whatever the grader had there, and while another thread of the grader opens and
+    // closes descriptors, fd 3 can be one the steps above still use in the child (the
+    // cgroup's `cgroup.procs`, the status pipe, the Landlock ruleset). Done first, it sent the
+    // child's pid meant for `cgroup.procs` down the report pipe, in front of the report.
+    let report_fd = report_write.as_raw_fd();
+    // SAFETY: the closure makes one `fcntl` or `dup2` call in the forked child before exec, on
+    // a number copied into it.
+    unsafe {
+        command.pre_exec(move || move_to_result_fd(report_fd));
+    }
 
     let started = Instant::now();
     let mut child = spawn_own(&mut command).map_err(|source| {
@@ -511,10 +522,23 @@ fn shm_objects() -> HashSet<String> {
         .unwrap_or_default()
 }
 
+/// Puts the write end of the report pipe on fd 3, where the harness writes its report, and
+/// leaves it open across exec.
+fn move_to_result_fd(report_fd: i32) -> std::io::Result<()> {
+    // SAFETY: plain system calls in the child between fork and exec.
+    unsafe {
+        if report_fd == harness::RESULT_FD {
+            libc::fcntl(report_fd, libc::F_SETFD, 0);
+        } else if libc::dup2(report_fd, harness::RESULT_FD) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// The limits every test process gets, applied in the forked child.
 #[derive(Clone, Copy)]
 struct ChildLimits {
-    report_fd: i32,
     memory_bytes: u64,
     cpu_seconds: u64,
     lowest_priority: bool,
@@ -524,11 +548,6 @@ impl ChildLimits {
     fn apply(self) -> std::io::Result<()> {
         // SAFETY: plain system calls in the child between fork and exec.
         unsafe {
-            if self.report_fd == harness::RESULT_FD {
-                libc::fcntl(self.report_fd, libc::F_SETFD, 0);
-            } else if libc::dup2(self.report_fd, harness::RESULT_FD) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
             // If the grader dies, its tests die with it instead of running on unsupervised
             // (Linux only: macOS has no parent-death signal).
             harness::platform::die_with_parent();

@@ -63,6 +63,15 @@ impl Isolation {
         }
     }
 
+    /// Whether everything a test leaves behind (orphaned processes, `/dev/shm` objects) stays
+    /// in namespaces of its own. Only then can one grader process run tests side by side (as
+    /// `verify --jobs` does): below it, an orphan comes to the grader process and a leftover
+    /// appears in the machine's `/dev/shm`, and the sweep after one test would blame it on
+    /// whichever test happened to end first.
+    pub fn keeps_leftovers_per_test(self) -> bool {
+        self.uses_namespaces()
+    }
+
     pub(crate) fn uses_namespaces(self) -> bool {
         matches!(self, Isolation::Full | Isolation::NoCgroups)
     }

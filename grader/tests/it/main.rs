@@ -12,4 +12,5 @@ mod diagnosis;
 mod hostile;
 mod lint;
 mod report_formats;
+mod side_by_side;
 mod util;
