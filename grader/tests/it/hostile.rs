@@ -502,14 +502,22 @@ mod sandbox {
             timeout_secs: 60,
             ..attack("deadlock_on_two_locks", Isolation::Minimal, &[])
         };
-        let (run, verdict, _) = run_attack(&deadlock, level);
-        assert_eq!(verdict.label().to_string(), "timeout:deadlock", "{verdict:?}");
-        assert_eq!(ending_for_good(&run), Some(true), "{:?}", run.ending);
-        assert!(
-            verdict.details().contains("stopped before its 60 s limit"),
-            "{}",
-            verdict.details()
-        );
+        // Every level this machine allows: the test's processes are found below a namespace's
+        // init at the top of the ladder and by process group at the bottom.
+        for weaker in Isolation::ALL.into_iter().filter(|weaker| *weaker >= level) {
+            let (run, verdict, _) = run_attack(&deadlock, weaker);
+            assert_eq!(
+                verdict.label().to_string(),
+                "timeout:deadlock",
+                "at {weaker}: {verdict:?}"
+            );
+            assert_eq!(ending_for_good(&run), Some(true), "at {weaker}: {:?}", run.ending);
+            assert!(
+                verdict.details().contains("stopped before its 60 s limit"),
+                "at {weaker}: {}",
+                verdict.details()
+            );
+        }
 
         let timed = Attack {
             timeout_secs: 2,
