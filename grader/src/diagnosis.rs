@@ -155,8 +155,7 @@ pub fn waiting_for_good(pids: &[i32]) -> Option<BTreeMap<(i32, u64), u64>> {
         }
         for thread in threads {
             let wait = thread.wait.as_ref()?;
-            let untimed_futex =
-                wait.call == Some(BlockingCall::Futex) && wait.timed == Some(false);
+            let untimed_futex = wait.call == Some(BlockingCall::Futex) && wait.timed == Some(false);
             if thread.state == RunState::Running || !untimed_futex {
                 return None;
             }

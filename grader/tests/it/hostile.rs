@@ -511,7 +511,12 @@ mod sandbox {
                 "timeout:deadlock",
                 "at {weaker}: {verdict:?}"
             );
-            assert_eq!(ending_for_good(&run), Some(true), "at {weaker}: {:?}", run.ending);
+            assert_eq!(
+                ending_for_good(&run),
+                Some(true),
+                "at {weaker}: {:?}",
+                run.ending
+            );
             assert!(
                 verdict.details().contains("stopped before its 60 s limit"),
                 "at {weaker}: {}",
@@ -528,7 +533,11 @@ mod sandbox {
 
         let turns = Attack {
             timeout_secs: 120,
-            ..attack("ping_pong_through_a_condition_variable", Isolation::Minimal, &[])
+            ..attack(
+                "ping_pong_through_a_condition_variable",
+                Isolation::Minimal,
+                &[],
+            )
         };
         let (run, verdict, _) = run_attack(&turns, level);
         assert_eq!(verdict.label(), VerdictLabel::Pass, "{verdict:?}");

@@ -336,7 +336,10 @@ mod tests {
     fn context_switches_add_both_kinds() {
         let status = "Name:\tx\nvoluntary_ctxt_switches:\t12\nnonvoluntary_ctxt_switches:\t3\n";
         assert_eq!(context_switches(status), Some(15));
-        assert_eq!(context_switches("Name:\tx\nvoluntary_ctxt_switches:\t12\n"), None);
+        assert_eq!(
+            context_switches("Name:\tx\nvoluntary_ctxt_switches:\t12\n"),
+            None
+        );
     }
 
     #[test]
