@@ -154,9 +154,9 @@ pub fn waiting_for_good(pids: &[i32]) -> Option<BTreeMap<(i32, u64), u64>> {
             return None;
         }
         for thread in threads {
+            // A running thread has no wait.
             let wait = thread.wait.as_ref()?;
-            let untimed_futex = wait.call == Some(BlockingCall::Futex) && wait.timed == Some(false);
-            if thread.state == RunState::Running || !untimed_futex {
+            if wait.call != Some(BlockingCall::Futex) || wait.timed != Some(false) {
                 return None;
             }
             switches.insert((pid, thread.tid), thread.switches?);

@@ -666,23 +666,6 @@ fn watch(
     let mut last_look = None;
     loop {
         let now = Instant::now();
-        if ending.is_none() && now < deadline && now >= next_look {
-            let look = diagnosis::waiting_for_good(&confinement.tree(pgid));
-            if look.is_some() && look == last_look {
-                let diagnosis = diagnosis::diagnose_processes(|| confinement.tree(pgid));
-                // The full diagnosis looks again; it agrees unless the test was already ending.
-                if diagnosis.kind == DiagnosisKind::Deadlock {
-                    confinement.kill_everything(pgid);
-                    ending = Some(Ending::TimedOut(Diagnosis {
-                        for_good: true,
-                        ..diagnosis
-                    }));
-                    drain_until = Some(Instant::now() + DRAIN_GRACE);
-                }
-            }
-            last_look = look;
-            next_look = Instant::now() + diagnosis::FOR_GOOD_GAP;
-        }
         if ending.is_none() {
             let reported = &streams[3].1.bytes;
             if namespaced && reported.len() == STATUS_BYTES {
@@ -717,6 +700,22 @@ fn watch(
                         Ending::TimedOut(diagnosis)
                     });
                 }
+            } else if now >= next_look {
+                let look = diagnosis::waiting_for_good(&confinement.tree(pgid));
+                if look.is_some() && look == last_look {
+                    let diagnosis = diagnosis::diagnose_processes(|| confinement.tree(pgid));
+                    // The full diagnosis looks again; it agrees unless the test was already
+                    // ending.
+                    if diagnosis.kind == DiagnosisKind::Deadlock {
+                        confinement.kill_everything(pgid);
+                        ending = Some(Ending::TimedOut(Diagnosis {
+                            for_good: true,
+                            ..diagnosis
+                        }));
+                    }
+                }
+                last_look = look;
+                next_look = Instant::now() + diagnosis::FOR_GOOD_GAP;
             }
             if ending.is_some() {
                 drain_until = Some(Instant::now() + DRAIN_GRACE);
@@ -727,7 +726,7 @@ fn watch(
             break;
         }
         let wait = drain_until
-            .unwrap_or(deadline.min(next_look))
+            .unwrap_or(deadline)
             .saturating_duration_since(now)
             .min(Duration::from_millis(50));
         read_ready(&mut streams, wait)?;

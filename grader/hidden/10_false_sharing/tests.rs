@@ -162,10 +162,6 @@ fn count_per_thread_runs_every_thread_at_once() {
     );
 }
 
-/// Threads and increments of `count_per_thread_adds_one_fetch_add_at_a_time`: as many as in
-/// the test above, so that a correct solution spends hundreds of milliseconds of CPU counting.
-const ONE_AT_A_TIME_SLOTS: usize = 3;
-const ONE_AT_A_TIME_PER_THREAD: u64 = 20_000_000;
 /// The grader's own count makes this many times fewer increments than the learner's, and the
 /// learner's may not take less CPU time than it. Why a measured bar and not a physical floor
 /// (no core makes a dependent atomic read-modify-write in under a cycle, none runs above 6 GHz,
@@ -202,15 +198,7 @@ struct SlotsSeen {
 /// `per_thread` times: the reference's loop, run by the grader.
 fn graders_count_cpu(slots: &[CachePadded<AtomicU64>], per_thread: u64) -> Duration {
     let before = harness::measure::cpu_time_with_children();
-    std::thread::scope(|scope| {
-        for slot in slots {
-            scope.spawn(move || {
-                for _ in 0..per_thread {
-                    slot.fetch_add(1, Ordering::Relaxed);
-                }
-            });
-        }
-    });
+    count_on(slots.iter().map(|slot| &**slot), per_thread);
     harness::measure::cpu_time_with_children().saturating_sub(before)
 }
 
@@ -231,8 +219,10 @@ fn graders_count_cpu(slots: &[CachePadded<AtomicU64>], per_thread: u64) -> Durat
 /// lasts; then no look ever found a slot part of the way either, and the verdict is
 /// `inconclusive`, never `pass`.
 fn count_per_thread_adds_one_fetch_add_at_a_time() {
-    const SLOTS: usize = ONE_AT_A_TIME_SLOTS;
-    const PER_THREAD: u64 = ONE_AT_A_TIME_PER_THREAD;
+    // As many as in the test above, so that a correct solution spends hundreds of
+    // milliseconds of CPU counting.
+    const SLOTS: usize = 3;
+    const PER_THREAD: u64 = 20_000_000;
     let graders_slots: Vec<CachePadded<AtomicU64>> = (0..SLOTS)
         .map(|_| CachePadded::new(AtomicU64::new(0)))
         .collect();
@@ -330,6 +320,13 @@ fn count_per_thread_adds_one_fetch_add_at_a_time() {
 /// Times one thread per slot, each adding 1 to its own slot `per_thread` times.
 fn time_threads_on(slots: [&AtomicU64; 2], per_thread: u64) -> Duration {
     let started = Instant::now();
+    count_on(slots, per_thread);
+    started.elapsed()
+}
+
+/// Starts one thread per slot, all at once, each adding 1 to its own slot `per_thread` times,
+/// one `fetch_add` at a time (the reference's loop), and waits for them.
+fn count_on<'a>(slots: impl IntoIterator<Item = &'a AtomicU64>, per_thread: u64) {
     std::thread::scope(|scope| {
         for slot in slots {
             scope.spawn(move || {
@@ -339,7 +336,6 @@ fn time_threads_on(slots: [&AtomicU64; 2], per_thread: u64) -> Duration {
             });
         }
     });
-    started.elapsed()
 }
 
 /// Two counters side by side at the start of one cache line, whatever the stack looks like.
