@@ -132,9 +132,84 @@ pub fn check_suite(
     subject: &Subject,
     options: &Options,
 ) -> Result<ExerciseReport> {
+    check_prepared(workspace, exercise, suite, subject, options, None)
+}
+
+/// An exercise of a subject linted and built for its tests by [`prepare_together`]: its test
+/// binary, or the outcome that ends its check (refused, or does not compile).
+pub struct Prepared {
+    ready: std::result::Result<TestBinary, Outcome>,
+    /// The build may not be cleaned before the check that uses it ends.
+    _in_use: scratch::InUse,
+}
+
+/// Lints the subjects of `parts` and builds the test binaries of those the lint lets through,
+/// all with one cargo run ([`scratch::build_together`]); each is then checked by
+/// [`check_prepared`]. An error stays with its part (a subject that cannot be read is that
+/// part's problem), unless it is the grader's own, which ends the preparation.
+pub fn prepare_together(
+    workspace: &Workspace,
+    parts: &[scratch::Part<'_>],
+    options: &Options,
+) -> Result<Vec<Result<Prepared>>> {
+    // First every lint, so that nothing the lint refuses is ever compiled.
+    let mut linted = Vec::new();
+    for part in parts {
+        let in_use = scratch::in_use(workspace, part.exercise, &part.subject.key())?;
+        let stopped = match lint::check(workspace, part.exercise, part.subject) {
+            Ok(decision) => Ok(lint_outcome(decision)),
+            Err(error) if error.kind().is_grader_fault() => return Err(error),
+            Err(error) => Err(error),
+        };
+        linted.push((stopped, in_use));
+    }
+    let clean: Vec<_> = parts
+        .iter()
+        .zip(&linted)
+        .filter(|(_, (stopped, _))| matches!(stopped, Ok(None)))
+        .map(|(part, _)| *part)
+        .collect();
+    let mut built = scratch::build_together(
+        workspace,
+        &clean,
+        Profile::Debug,
+        options.color,
+        &options.observer,
+    )?
+    .into_iter();
+    let prepared = linted
+        .into_iter()
+        .map(|(stopped, in_use)| {
+            let ready = match stopped? {
+                Some(outcome) => Err(outcome),
+                None => built
+                    .next()
+                    .expect("one build for every clean part")
+                    .map_err(|failure| Outcome::BuildFailed {
+                        errors: failure.errors,
+                    }),
+            };
+            Ok(Prepared {
+                ready,
+                _in_use: in_use,
+            })
+        })
+        .collect();
+    Ok(prepared)
+}
+
+/// [`check_suite`], its lint and debug build done beforehand when `prepared` is given.
+pub fn check_prepared(
+    workspace: &Workspace,
+    exercise: &Exercise,
+    suite: &TestSuite,
+    subject: &Subject,
+    options: &Options,
+    prepared: Option<Prepared>,
+) -> Result<ExerciseReport> {
     let started = Instant::now();
     let _in_use = scratch::in_use(workspace, exercise, &subject.key())?;
-    let (outcome, early_stop) = grade(workspace, exercise, suite, subject, options)?;
+    let (outcome, early_stop) = grade(workspace, exercise, suite, subject, options, prepared)?;
     let points = match &outcome {
         Outcome::Graded { tests } => tests.iter().map(|test| test.points).sum(),
         _ => 0,
@@ -161,16 +236,14 @@ fn grade(
     suite: &TestSuite,
     subject: &Subject,
     options: &Options,
+    prepared: Option<Prepared>,
 ) -> Result<(Outcome, Option<EarlyStop>)> {
-    match lint::check(workspace, exercise, subject)? {
-        lint::Decision::Clean => {}
-        lint::Decision::Rejected(findings) => {
-            let findings = findings.into_iter().map(FindingView::from).collect();
-            return Ok((Outcome::Rejected { findings }, None));
-        }
-        lint::Decision::DoesNotCompile(errors) => {
-            return Ok((Outcome::BuildFailed { errors }, None))
-        }
+    let prepared = match prepared {
+        Some(prepared) => Some(prepared.ready),
+        None => lint_outcome(lint::check(workspace, exercise, subject)?).map(Err),
+    };
+    if let Some(Err(outcome)) = prepared {
+        return Ok((outcome, None));
     }
     let first_build = !workspace.scratch_target_dir().exists();
     let build = |profile| {
@@ -191,12 +264,15 @@ fn grade(
         options.observer.notify(Event::BuildFinished { release });
         built
     };
-    let binary = match build(Profile::Debug)? {
-        Ok(binary) => binary,
-        Err(failure) => {
-            let errors = failure.errors;
-            return Ok((Outcome::BuildFailed { errors }, None));
-        }
+    let binary = match prepared {
+        Some(Ok(binary)) => binary,
+        _ => match build(Profile::Debug)? {
+            Ok(binary) => binary,
+            Err(failure) => {
+                let errors = failure.errors;
+                return Ok((Outcome::BuildFailed { errors }, None));
+            }
+        },
     };
     let listed = list_tests(&binary)?;
     let execution = Execution {
@@ -278,6 +354,17 @@ fn grade(
     }
     let early_stop = early_stop.filter(|stop| !stop.skipped.is_empty());
     Ok((Outcome::Graded { tests }, early_stop))
+}
+
+/// The outcome a lint decision ends a check with, or `None` when the check goes on.
+fn lint_outcome(decision: lint::Decision) -> Option<Outcome> {
+    match decision {
+        lint::Decision::Clean => None,
+        lint::Decision::Rejected(findings) => Some(Outcome::Rejected {
+            findings: findings.into_iter().map(FindingView::from).collect(),
+        }),
+        lint::Decision::DoesNotCompile(errors) => Some(Outcome::BuildFailed { errors }),
+    }
 }
 
 /// The first of the tests deciding `test` ([`TestMeta::decided_by`]) that ran and failed. One

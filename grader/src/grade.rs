@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{Catalog, Exercise};
 use crate::check::{self, ExerciseReport, Options, Outcome};
 use crate::sandbox::{self, Isolation};
+use crate::scratch::Part;
 use crate::subject::Subject;
 use crate::submission::{IgnoredChanges, PrivateTests, Submission};
 use crate::suite::{SuiteKind, TestSuite};
@@ -242,19 +243,48 @@ pub fn grade(
         ),
     };
     let cpu_at_start = cpu_time();
-    let mut exercises = Vec::new();
+    let over_budget = |spent: Duration| request.budget.filter(|budget| spent >= *budget);
+    // Every exercise's code and suites are read first: their lints, then the debug builds of
+    // all of them in one cargo run, come before any test (see `check::prepare_together`).
+    let mut planned = Vec::new();
     for exercise in &catalog.exercises {
         let private = match request.private_dir {
             Some(dir) => PrivateTests::load(dir, exercise)?,
             None => None,
         };
+        let subject = match request.source {
+            Source::Checkout => Subject::exercise(workspace, exercise).map(Some),
+            Source::Submission(submission) => submission.subject(exercise),
+        };
+        planned.push(Planned {
+            exercise,
+            hidden: exercise.hidden_suite(),
+            private,
+            subject,
+        });
+    }
+    let mut prepared = match over_budget(Duration::ZERO) {
+        // A budget of nothing grades nothing: building would be wasted.
+        Some(_) => Vec::new(),
+        None => check::prepare_together(workspace, &parts(&planned), &Options::default())?,
+    }
+    .into_iter();
+    let mut exercises = Vec::new();
+    for plan in &planned {
+        let (hidden, private) = match &plan.subject {
+            Ok(Some(_)) => (
+                prepared.next(),
+                plan.private.as_ref().and_then(|_| prepared.next()),
+            ),
+            _ => (None, None),
+        };
         let spent = cpu_time().saturating_sub(cpu_at_start);
-        let graded = match request.budget.filter(|budget| spent >= *budget) {
+        let graded = match over_budget(spent) {
             // Between exercises, never inside one: a test already running has limits of its
             // own, and a verdict cut short would not be one.
             Some(budget) => not_graded(
-                exercise,
-                private.as_ref(),
+                plan.exercise,
+                plan.private.as_ref(),
                 ExerciseStatus::Error,
                 format!(
                     "not graded: the budget of {} s of CPU time for one student ran out after \
@@ -263,7 +293,7 @@ pub fn grade(
                     spent.as_secs()
                 ),
             ),
-            None => grade_exercise(workspace, exercise, private.as_ref(), request)?,
+            None => grade_exercise(workspace, plan, [hidden, private])?,
         };
         (request.on_exercise)(&graded);
         exercises.push(graded);
@@ -299,17 +329,49 @@ fn cpu_time() -> Duration {
         .sum()
 }
 
+/// One exercise to grade: its code as read, and the suites to run against it.
+struct Planned<'a> {
+    exercise: &'a Exercise,
+    hidden: TestSuite,
+    private: Option<TestSuite>,
+    /// `None` when the submission lacks the exercise.
+    subject: Result<Option<Subject>>,
+}
+
+/// What [`check::prepare_together`] builds: each exercise whose code was read, with its hidden
+/// suite and then its private one.
+fn parts<'a>(planned: &'a [Planned<'a>]) -> Vec<Part<'a>> {
+    let mut parts = Vec::new();
+    for plan in planned {
+        let Ok(Some(subject)) = &plan.subject else {
+            continue;
+        };
+        for suite in std::iter::once(&plan.hidden).chain(&plan.private) {
+            parts.push(Part {
+                exercise: plan.exercise,
+                suite,
+                subject,
+            });
+        }
+    }
+    parts
+}
+
+/// Grades one exercise; `prepared` holds its hidden and private suites' lint and build when
+/// they were done beforehand, each `None` when not.
 fn grade_exercise(
     workspace: &Workspace,
-    exercise: &Exercise,
-    private: Option<&TestSuite>,
-    request: &GradeRequest<'_>,
+    plan: &Planned<'_>,
+    prepared: [Option<Result<check::Prepared>>; 2],
 ) -> Result<ExerciseGrade> {
-    let subject = match request.source {
-        Source::Checkout => Subject::exercise(workspace, exercise).map(Some),
-        Source::Submission(submission) => submission.subject(exercise),
-    };
-    let cannot_grade = |error: Error| {
+    let Planned {
+        exercise,
+        hidden: hidden_suite,
+        private,
+        subject,
+    } = plan;
+    let private = private.as_ref();
+    let cannot_grade = |error: &Error| {
         Ok(not_graded(
             exercise,
             private,
@@ -334,21 +396,25 @@ fn grade_exercise(
         Err(error) => return cannot_grade(error),
     };
     let options = Options::default();
-    let hidden = match check::check(workspace, exercise, &subject, &options) {
+    let [hidden_prepared, private_prepared] = prepared;
+    let check_suite = |suite: &TestSuite, prepared: Option<Result<check::Prepared>>| {
+        let prepared = prepared.transpose()?;
+        check::check_prepared(workspace, exercise, suite, subject, &options, prepared)
+    };
+    let hidden = match check_suite(hidden_suite, hidden_prepared) {
         Ok(report) => report,
         Err(error) if error.kind().is_grader_fault() => return Err(error),
-        Err(error) => return cannot_grade(error),
+        Err(error) => return cannot_grade(&error),
     };
-    let mut grade = from_report(exercise, &exercise.hidden_suite(), &hidden);
+    let mut grade = from_report(exercise, hidden_suite, &hidden);
     if let Some(private) = private {
-        let private_grade =
-            match check::check_suite(workspace, exercise, private, &subject, &options) {
-                Ok(report) => from_report(exercise, private, &report),
-                Err(error) if error.kind().is_grader_fault() => return Err(error),
-                Err(error) => {
-                    not_graded_in(exercise, private, ExerciseStatus::Error, error.to_string())
-                }
-            };
+        let private_grade = match check_suite(private, private_prepared) {
+            Ok(report) => from_report(exercise, private, &report),
+            Err(error) if error.kind().is_grader_fault() => return Err(error),
+            Err(error) => {
+                not_graded_in(exercise, private, ExerciseStatus::Error, error.to_string())
+            }
+        };
         grade = merge(grade, private_grade);
     }
     Ok(grade)

@@ -150,6 +150,132 @@ pub fn build_observed(
     Ok(Err(BuildFailure { errors }))
 }
 
+/// One exercise's part of [`build_together`]: the suite to compile against the subject.
+#[derive(Debug, Clone, Copy)]
+pub struct Part<'a> {
+    pub exercise: &'a Exercise,
+    pub suite: &'a TestSuite,
+    pub subject: &'a Subject,
+}
+
+/// Builds the hidden test binaries of several exercises (one student's, in a roster) with one
+/// cargo run, rather than one run each: cargo then schedules every exercise's crates on every
+/// core at once, and reads the dependency graph and the target folder once.
+///
+/// Each part keeps its own scratch crate ([`write_scratch_crate`]); a temporary package whose
+/// path dependencies are those crates selects their `hidden` targets (`cargo build --test
+/// hidden -p ...`), and `--keep-going` lets an exercise that does not compile stop only itself.
+/// Cargo hashes a path package outside the root's folder by its absolute path, so identical
+/// code is still built once for the whole class, but not shared with [`build`]'s artifacts,
+/// and rustc sees absolute paths, which [`crate::learner_paths`] maps like relative ones. The
+/// temporary package is never built (only the `-p` packages are) and is removed on return.
+pub fn build_together(
+    workspace: &Workspace,
+    parts: &[Part<'_>],
+    profile: Profile,
+    color: bool,
+    observer: &Observer,
+) -> Result<Vec<std::result::Result<TestBinary, BuildFailure>>> {
+    if parts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut crates = Vec::new();
+    for part in parts {
+        let scratch_dir = write_scratch_crate(workspace, part.exercise, part.suite, part.subject)?;
+        let scratch_dir = scratch_dir.canonicalize().unwrap_or(scratch_dir);
+        crates.push(scratch_dir);
+    }
+    let root = tempfile::Builder::new()
+        .prefix("together-")
+        .tempdir_in(workspace.scratch_dir())
+        .map_err(|source| {
+            Error::io(
+                "cannot create a folder in",
+                &workspace.scratch_dir(),
+                source,
+            )
+        })?;
+    let names: Vec<Names> = parts
+        .iter()
+        .map(|part| crate_names(workspace, part.exercise, part.suite, part.subject))
+        .collect();
+    write_together_root(workspace, root.path(), &crates, &names)?;
+
+    let mut cargo = cargo_in(root.path());
+    cargo
+        .args(["build", "--keep-going", "--quiet", "--test", HIDDEN_TARGET])
+        .arg(if color {
+            "--message-format=json-diagnostic-rendered-ansi"
+        } else {
+            "--message-format=json"
+        })
+        .env("CARGO_TARGET_DIR", workspace.scratch_target_dir());
+    for names in &names {
+        cargo.args(["-p", &names.test_package]);
+    }
+    if profile == Profile::Release {
+        cargo.arg("--release");
+    }
+    if parts
+        .iter()
+        .all(|part| matches!(part.subject.kind, SubjectKind::Submission { .. }))
+    {
+        // As in `build`: code named by its fingerprint never reads its incremental cache.
+        cargo.env("CARGO_INCREMENTAL", "0");
+    }
+    let what = "build the hidden tests";
+    let (output, _) = run_cargo(&mut cargo, what, observer)?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut built = Vec::new();
+    for (part, scratch_dir) in parts.iter().zip(&crates) {
+        record_artifacts(scratch_dir, &output.stdout)?;
+        let own: Vec<&str> = stdout
+            .lines()
+            .filter(|line| is_own_message(line, scratch_dir))
+            .collect();
+        let messages = parse_messages(&own.join("\n"));
+        built.push(match messages.executable.clone() {
+            Some(executable) => Ok(TestBinary { executable }),
+            None => Err(BuildFailure {
+                errors: code_errors(&output, messages, scratch_dir, part.subject, what)?,
+            }),
+        });
+    }
+    Ok(built)
+}
+
+/// The package [`build_together`] runs cargo in: `crates` (the scratch crates' folders) as
+/// path dependencies, the scratch profiles for all of them, and the workspace's lockfile, so
+/// every dependency resolves to the version a scratch crate of its own would use.
+fn write_together_root(
+    workspace: &Workspace,
+    root: &Path,
+    crates: &[PathBuf],
+    names: &[Names],
+) -> Result<()> {
+    let mut dependencies = Table::new();
+    for (index, (scratch_dir, names)) in crates.iter().zip(names).enumerate() {
+        dependencies.insert(
+            format!("part{index}"),
+            path_dependency(scratch_dir, Some(&names.test_package)),
+        );
+    }
+    let mut manifest = Table::new();
+    manifest.insert("package".into(), package("threadlings-together").into());
+    manifest.insert("dependencies".into(), dependencies.into());
+    manifest.insert("workspace".into(), Table::new().into());
+    manifest.insert("profile".into(), scratch_profiles(names).into());
+    let manifest = toml::to_string(&manifest).expect("a generated manifest always serialises");
+    error::write(root.join("Cargo.toml"), &manifest)?;
+    let src = root.join("src");
+    std::fs::create_dir_all(&src).map_err(|source| Error::io("cannot create", &src, source))?;
+    error::write(src.join("lib.rs"), "")?;
+    error::write(
+        root.join("Cargo.lock"),
+        &error::read_to_string(workspace.lockfile())?,
+    )
+}
+
 /// One twin of the crate under test as the compiler sees it.
 #[derive(Debug, Clone)]
 pub struct Expanded {
@@ -192,14 +318,7 @@ pub fn write_scratch_crate(
         .scratch_dir()
         .join(&exercise.dir_name)
         .join(&crate_key);
-    write_crate(
-        workspace,
-        exercise,
-        suite,
-        subject,
-        &crate_key,
-        &scratch_dir,
-    )?;
+    write_crate(workspace, exercise, suite, subject, &scratch_dir)?;
     Ok(scratch_dir)
 }
 
@@ -366,8 +485,6 @@ fn record_artifacts(scratch_dir: &Path, cargo_stdout: &[u8]) -> Result<()> {
     let scratch_dir = scratch_dir
         .canonicalize()
         .unwrap_or_else(|_| scratch_dir.to_owned());
-    // Cargo names a path package by where its manifest is: `path+file://<dir>#name@version`.
-    let own = format!("path+file://{}", scratch_dir.display());
     let list = scratch_dir.join(ARTIFACTS);
     let mut known = std::fs::read_to_string(&list).unwrap_or_default();
     let before = known.len();
@@ -375,12 +492,7 @@ fn record_artifacts(scratch_dir: &Path, cargo_stdout: &[u8]) -> Result<()> {
         let Ok(message) = serde_json::from_str::<CargoMessage>(line) else {
             continue;
         };
-        let ours = message
-            .package_id
-            .as_deref()
-            .and_then(|id| id.strip_prefix(&own))
-            .is_some_and(|rest| rest.starts_with(['/', '#']));
-        if message.reason != "compiler-artifact" || !ours {
+        if message.reason != "compiler-artifact" || !is_from(&message, &scratch_dir) {
             continue;
         }
         for file in message.filenames.iter().chain(&message.executable) {
@@ -395,6 +507,22 @@ fn record_artifacts(scratch_dir: &Path, cargo_stdout: &[u8]) -> Result<()> {
         return Ok(());
     }
     error::write(&list, &known)
+}
+
+/// Whether cargo's JSON `line` is about one of the packages of the scratch crate in
+/// `scratch_dir` (canonical), rather than a dependency or another exercise's crate.
+fn is_own_message(line: &str, scratch_dir: &Path) -> bool {
+    serde_json::from_str::<CargoMessage>(line).is_ok_and(|message| is_from(&message, scratch_dir))
+}
+
+fn is_from(message: &CargoMessage, scratch_dir: &Path) -> bool {
+    // Cargo names a path package by where its manifest is: `path+file://<dir>#name@version`.
+    let own = format!("path+file://{}", scratch_dir.display());
+    message
+        .package_id
+        .as_deref()
+        .and_then(|id| id.strip_prefix(&own))
+        .is_some_and(|rest| rest.starts_with(['/', '#']))
 }
 
 /// Removes every scratch crate of `subject_key` for `exercise` (both suites) and what their
@@ -579,7 +707,6 @@ fn write_crate(
     exercise: &Exercise,
     suite: &TestSuite,
     subject: &Subject,
-    crate_key: &str,
     scratch_dir: &Path,
 ) -> Result<()> {
     let subject_crates = subject_dependencies(workspace, exercise)?;
@@ -597,7 +724,7 @@ fn write_crate(
     )?;
     remove_stale_files(&src_dir, subject)?;
 
-    let names = Names::new(name, &format!("{crate_key}-{}", checkout_tag(workspace)));
+    let names = crate_names(workspace, exercise, suite, subject);
     let subject_manifest = library_manifest(
         &names.subject_package,
         name,
@@ -630,6 +757,20 @@ fn write_crate(
         write_if_changed(&lock, &error::read_to_string(workspace.lockfile())?)?;
     }
     Ok(())
+}
+
+/// The package names of the scratch crate of `suite` against `subject`.
+fn crate_names(
+    workspace: &Workspace,
+    exercise: &Exercise,
+    suite: &TestSuite,
+    subject: &Subject,
+) -> Names {
+    let crate_key = format!("{}{}", subject.key(), suite.scratch_suffix());
+    Names::new(
+        &exercise.meta.name,
+        &format!("{crate_key}-{}", checkout_tag(workspace)),
+    )
 }
 
 /// A short tag of the checkout's own folder, part of every scratch package name.
@@ -871,7 +1012,10 @@ fn test_manifest(
     // An empty [workspace] makes the scratch crate its own workspace root, so the cargo of the
     // threadlings workspace never sees it and it never sees the learner's manifests.
     manifest.insert("workspace".into(), Table::new().into());
-    manifest.insert("profile".into(), scratch_profiles(names).into());
+    manifest.insert(
+        "profile".into(),
+        scratch_profiles(std::slice::from_ref(names)).into(),
+    );
     toml::to_string(&manifest).expect("a generated manifest always serialises")
 }
 
@@ -885,20 +1029,19 @@ fn test_manifest(
 /// frames) is still there. Measured on one full solution's 13 exercises, idle 2-core machine:
 /// builds 39.4 s → 23.8 s of wall time (the real-thread twin and every third-party crate
 /// carry less debug information to compile and link).
-fn scratch_profiles(names: &Names) -> Table {
+fn scratch_profiles(crates: &[Names]) -> Table {
     let full = |table: &mut Table, package: &str| {
         let mut debug = Table::new();
         debug.insert("debug".into(), "full".into());
         table.insert(package.to_owned(), debug.into());
     };
     let mut packages = Table::new();
-    for package in [
-        "shuttle",
-        "harness",
-        &names.model_package,
-        &names.test_package,
-    ] {
+    for package in ["shuttle", "harness"] {
         full(&mut packages, package);
+    }
+    for names in crates {
+        full(&mut packages, &names.model_package);
+        full(&mut packages, &names.test_package);
     }
     let mut dev = Table::new();
     dev.insert("debug".into(), "line-tables-only".into());
