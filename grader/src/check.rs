@@ -33,6 +33,26 @@ pub struct Options {
     /// [`EarlyStop`]). For a learner's check, which is failed anyway and should say so fast;
     /// never for `grade` or `verify`, where every test's own verdict counts.
     pub stop_after_deadlock: bool,
+    /// Which of the chosen tests this check runs: all of them, or one of `grade`'s two
+    /// phases ([`Phase`]).
+    pub phase: Phase,
+}
+
+/// `grade` runs an exercise's tests in two phases, so that the release builds its timing
+/// tests need are made in one cargo run for every exercise, and only for those whose timers
+/// will run: first every test but the timers that no clock-free test has already decided
+/// ([`TestMeta::decided_by`]), for every exercise; then those timers. A check of one exercise
+/// runs both in one go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Phase {
+    /// Every test, in the suite's order.
+    #[default]
+    All,
+    /// Every test but the timers (tests with a `speedup` section) left to run: a timer that one
+    /// of its deciders failed gets its verdict here.
+    Ordinary,
+    /// The timers [`Phase::Ordinary`] left, with [`Prepared::for_timers`].
+    Timers,
 }
 
 /// Tests not run because an earlier test found threads that wait for ever: a deadlock or a
@@ -105,6 +125,30 @@ impl ExerciseReport {
             _ => &[],
         }
     }
+
+    /// The report one check of every test would give, from `grade`'s two phases: `self` ran
+    /// [`Phase::Ordinary`], `timers` ran [`Phase::Timers`] after it. Tests keep the suite's
+    /// order; when the timers' check stopped (its release build failed), its outcome is the
+    /// exercise's, as it would have been in one check.
+    pub fn join_timers(mut self, timers: ExerciseReport, suite: &TestSuite) -> ExerciseReport {
+        self.elapsed_ms += timers.elapsed_ms;
+        let Outcome::Graded { tests } = &mut self.outcome else {
+            return self;
+        };
+        match timers.outcome {
+            Outcome::Graded { tests: timed } => {
+                tests.extend(timed);
+                let position = |name: &str| suite.tests.iter().position(|test| test.name == name);
+                tests.sort_by_key(|test| position(&test.name));
+                self.points = tests.iter().map(|test| test.points).sum();
+            }
+            stopped => {
+                self.outcome = stopped;
+                self.points = 0;
+            }
+        }
+        self
+    }
 }
 
 /// Lints, builds and runs the canonical hidden tests of `exercise` against `subject`.
@@ -139,8 +183,38 @@ pub fn check_suite(
 /// binary, or the outcome that ends its check (refused, or does not compile).
 pub struct Prepared {
     ready: std::result::Result<TestBinary, Outcome>,
+    /// The timers' release build, when made beforehand ([`Prepared::for_timers`]).
+    release: Option<std::result::Result<TestBinary, Vec<String>>>,
+    /// The results of the exercise's ordinary tests, which decide its timers
+    /// ([`Phase::Timers`]).
+    earlier: Vec<TestResult>,
     /// The build may not be cleaned before the check that uses it ends.
     _in_use: scratch::InUse,
+}
+
+impl Prepared {
+    /// Whether [`Phase::Ordinary`], whose report is `ordinary`, left any of `suite`'s timers
+    /// to run.
+    pub fn timers_left(suite: &TestSuite, ordinary: &ExerciseReport) -> bool {
+        let Outcome::Graded { tests } = &ordinary.outcome else {
+            return false;
+        };
+        suite
+            .tests
+            .iter()
+            .any(|test| test.speedup.is_some() && !tests.iter().any(|done| done.name == test.name))
+    }
+
+    /// Ready for [`Phase::Timers`]: `release` is the build [`build_timers_together`] made,
+    /// `ordinary` the report of the exercise's ordinary tests.
+    pub fn for_timers(
+        &mut self,
+        release: std::result::Result<TestBinary, scratch::BuildFailure>,
+        ordinary: &ExerciseReport,
+    ) {
+        self.release = Some(release.map_err(|failure| failure.errors));
+        self.earlier = ordinary.tests().to_vec();
+    }
 }
 
 /// Lints the subjects of `parts` and builds the test binaries of those the lint lets through,
@@ -191,11 +265,30 @@ pub fn prepare_together(
             };
             Ok(Prepared {
                 ready,
+                release: None,
+                earlier: Vec::new(),
                 _in_use: in_use,
             })
         })
         .collect();
     Ok(prepared)
+}
+
+/// The release builds of `parts` (exercises whose timers are left to run after
+/// [`Phase::Ordinary`]), made in one cargo run: one result per part, for
+/// [`Prepared::for_timers`].
+pub fn build_timers_together(
+    workspace: &Workspace,
+    parts: &[scratch::Part<'_>],
+    options: &Options,
+) -> Result<Vec<std::result::Result<TestBinary, scratch::BuildFailure>>> {
+    scratch::build_together(
+        workspace,
+        parts,
+        Profile::Release,
+        options.color,
+        &options.observer,
+    )
 }
 
 /// [`check_suite`], its lint and debug build done beforehand when `prepared` is given.
@@ -205,7 +298,7 @@ pub fn check_prepared(
     suite: &TestSuite,
     subject: &Subject,
     options: &Options,
-    prepared: Option<Prepared>,
+    prepared: Option<&Prepared>,
 ) -> Result<ExerciseReport> {
     let started = Instant::now();
     let _in_use = scratch::in_use(workspace, exercise, &subject.key())?;
@@ -236,15 +329,16 @@ fn grade(
     suite: &TestSuite,
     subject: &Subject,
     options: &Options,
-    prepared: Option<Prepared>,
+    prepared: Option<&Prepared>,
 ) -> Result<(Outcome, Option<EarlyStop>)> {
-    let prepared = match prepared {
-        Some(prepared) => Some(prepared.ready),
+    let ready = match prepared {
+        Some(prepared) => Some(prepared.ready.clone()),
         None => lint_outcome(lint::check(workspace, exercise, subject)?).map(Err),
     };
-    if let Some(Err(outcome)) = prepared {
+    if let Some(Err(outcome)) = ready {
         return Ok((outcome, None));
     }
+    let earlier = prepared.map_or(&[][..], |prepared| &prepared.earlier);
     let first_build = !workspace.scratch_target_dir().exists();
     let build = |profile| {
         let release = profile == Profile::Release;
@@ -264,7 +358,7 @@ fn grade(
         options.observer.notify(Event::BuildFinished { release });
         built
     };
-    let binary = match prepared {
+    let binary = match ready {
         Some(Ok(binary)) => binary,
         _ => match build(Profile::Debug)? {
             Ok(binary) => binary,
@@ -281,14 +375,21 @@ fn grade(
         subject,
         memory_mib: suite.limits.memory_mib,
     };
-    // Timing tests run in a release build, made only when one of them is about to run.
-    let mut release = None;
+    // Timing tests run in a release build, made only when one of them is about to run, unless
+    // it was made beforehand.
+    let mut release = match prepared.and_then(|prepared| prepared.release.clone()) {
+        Some(Err(errors)) => return Ok((Outcome::BuildFailed { errors }, None)),
+        Some(Ok(built)) => Some(built),
+        None => None,
+    };
     let mut tests = Vec::new();
     let mut early_stop: Option<EarlyStop> = None;
     let chosen: Vec<_> = suite
         .tests
         .iter()
         .filter(|test| options.only.is_empty() || options.only.contains(&test.name))
+        .filter(|test| options.phase != Phase::Timers || test.speedup.is_some())
+        .filter(|test| !earlier.iter().any(|done| done.name == test.name))
         .collect();
     for (index, test) in chosen.iter().copied().enumerate() {
         options.observer.notify(Event::TestStarted {
@@ -309,7 +410,8 @@ fn grade(
             stop.skipped.push(test.name.clone());
             continue;
         }
-        if let Some(decider) = failed_decider(test, &tests) {
+        let decider = failed_decider(test, earlier).or_else(|| failed_decider(test, &tests));
+        if let Some(decider) = decider {
             let verdict = Verdict::Fail {
                 message: if test.needs_whole_machine() {
                     explain::decided_without_a_clock(decider)
@@ -326,6 +428,9 @@ fn grade(
                 String::new(),
                 Vec::new(),
             ));
+            continue;
+        }
+        if options.phase == Phase::Ordinary && test.speedup.is_some() {
             continue;
         }
         let result = match &test.speedup {
@@ -414,9 +519,9 @@ impl From<Finding> for FindingView {
 mod tests {
     use std::time::Duration;
 
-    use super::failed_decider;
+    use super::{failed_decider, ExerciseReport, Outcome};
     use crate::execute::TestResult;
-    use crate::suite::TestMeta;
+    use crate::suite::{Limits, SuiteKind, TestMeta, TestSuite};
     use crate::verdict::Verdict;
 
     fn meta(toml_text: &str) -> TestMeta {
@@ -426,6 +531,79 @@ mod tests {
     fn result(name: &str, verdict: Verdict) -> TestResult {
         let test = meta(&format!("name = \"{name}\"\npoints = 1"));
         TestResult::new(&test, verdict, Duration::ZERO, String::new(), Vec::new())
+    }
+
+    fn report(outcome: Outcome) -> ExerciseReport {
+        ExerciseReport {
+            number: 5,
+            name: "pool".into(),
+            dir_name: "05_pool".into(),
+            title: String::new(),
+            chapter: String::new(),
+            subject: "exercises/05_pool".into(),
+            outcome,
+            points: 0,
+            max_points: 6,
+            elapsed_ms: 10,
+            isolation: crate::sandbox::isolation(),
+            early_stop: None,
+        }
+    }
+
+    #[test]
+    fn the_two_phases_join_into_one_report_in_the_suites_order() {
+        let timer = meta("name = \"timer\"\npoints = 2\n[speedup]\nalpha = 0.5");
+        let suite = TestSuite {
+            kind: SuiteKind::Hidden,
+            tests_file: "tests.rs".into(),
+            tests: vec![
+                meta("name = \"first\"\npoints = 1"),
+                timer.clone(),
+                meta("name = \"last\"\npoints = 3"),
+            ],
+            limits: Limits::default(),
+        };
+        let ordinary = || {
+            let mut ordinary = report(Outcome::Graded {
+                tests: vec![
+                    result("first", Verdict::Pass),
+                    result("last", Verdict::Pass),
+                ],
+            });
+            ordinary.points = 2;
+            ordinary
+        };
+        let timed = TestResult::new(
+            &timer,
+            Verdict::Pass,
+            Duration::ZERO,
+            String::new(),
+            Vec::new(),
+        );
+        let joined = ordinary().join_timers(report(Outcome::Graded { tests: vec![timed] }), &suite);
+        let names: Vec<&str> = joined
+            .tests()
+            .iter()
+            .map(|test| test.name.as_str())
+            .collect();
+        assert_eq!(names, ["first", "timer", "last"]);
+        assert_eq!(joined.points, 1 + 2 + 1, "each test's points, added up");
+        assert_eq!(joined.elapsed_ms, 20);
+
+        let failed_release = ordinary().join_timers(
+            report(Outcome::BuildFailed {
+                errors: vec!["error: only in release".into()],
+            }),
+            &suite,
+        );
+        assert!(matches!(
+            failed_release.outcome,
+            Outcome::BuildFailed { .. }
+        ));
+        assert_eq!(
+            failed_release.points, 0,
+            "as one check whose release build failed"
+        );
     }
 
     #[test]

@@ -13,15 +13,15 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Exercise};
-use crate::check::{self, ExerciseReport, Options, Outcome};
+use crate::check::{self, ExerciseReport, Options, Outcome, Phase};
 use crate::sandbox::{self, Isolation};
-use crate::scratch::Part;
+use crate::scratch::{BuildFailure, Part, TestBinary};
 use crate::subject::Subject;
 use crate::submission::{IgnoredChanges, PrivateTests, Submission};
 use crate::suite::{SuiteKind, TestSuite};
 use crate::verdict::{UnknownLabel, VerdictLabel};
 use crate::workspace::Workspace;
-use crate::{Error, Result};
+use crate::Result;
 
 /// The version of the JSON schema; it changes whenever a field changes meaning or goes away.
 pub const SCHEMA: &str = "threadlings-grade/1";
@@ -269,8 +269,11 @@ pub fn grade(
         None => check::prepare_together(workspace, &parts(&planned), &Options::default())?,
     }
     .into_iter();
-    let mut exercises = Vec::new();
-    for plan in &planned {
+    // Phase one: every exercise's tests but its timers. An exercise left with no timer to run
+    // is done; the others wait for one release build of all of them (`check::Phase`).
+    let mut graded: Vec<Option<ExerciseGrade>> = vec![None; planned.len()];
+    let mut waiting = Vec::new();
+    for (index, plan) in planned.iter().enumerate() {
         let (hidden, private) = match &plan.subject {
             Ok(Some(_)) => (
                 prepared.next(),
@@ -279,10 +282,10 @@ pub fn grade(
             _ => (None, None),
         };
         let spent = cpu_time().saturating_sub(cpu_at_start);
-        let graded = match over_budget(spent) {
+        let begun = match over_budget(spent) {
             // Between exercises, never inside one: a test already running has limits of its
-            // own, and a verdict cut short would not be one.
-            Some(budget) => not_graded(
+            // own, and a verdict cut short would not be one. An exercise begun is finished.
+            Some(budget) => Begun::Ended(not_graded(
                 plan.exercise,
                 plan.private.as_ref(),
                 ExerciseStatus::Error,
@@ -292,12 +295,40 @@ pub fn grade(
                     budget.as_secs(),
                     spent.as_secs()
                 ),
-            ),
-            None => grade_exercise(workspace, plan, [hidden, private])?,
+            )),
+            None => begin_exercise(workspace, plan, [hidden, private])?,
         };
-        (request.on_exercise)(&graded);
-        exercises.push(graded);
+        match begun {
+            Begun::Started(started) if started.timers_left() => waiting.push((index, started)),
+            Begun::Started(started) => {
+                let grade = finish_exercise(workspace, started)?;
+                (request.on_exercise)(&grade);
+                graded[index] = Some(grade);
+            }
+            Begun::Ended(grade) => {
+                (request.on_exercise)(&grade);
+                graded[index] = Some(grade);
+            }
+        }
     }
+    // Phase two: the release builds of every exercise with timers left, in one cargo run, then
+    // those timers.
+    let timed: Vec<Part<'_>> = waiting
+        .iter()
+        .flat_map(|(_, started)| started.timed_parts())
+        .collect();
+    let mut built =
+        check::build_timers_together(workspace, &timed, &Options::default())?.into_iter();
+    for (index, mut started) in waiting {
+        started.take_release_builds(&mut built);
+        let grade = finish_exercise(workspace, started)?;
+        (request.on_exercise)(&grade);
+        graded[index] = Some(grade);
+    }
+    let exercises: Vec<ExerciseGrade> = graded
+        .into_iter()
+        .map(|grade| grade.expect("every exercise is graded in one of the phases"))
+        .collect();
     Ok(GradeReport {
         schema: SCHEMA.to_owned(),
         subject: subject_name,
@@ -357,32 +388,78 @@ fn parts<'a>(planned: &'a [Planned<'a>]) -> Vec<Part<'a>> {
     parts
 }
 
-/// Grades one exercise; `prepared` holds its hidden and private suites' lint and build when
-/// they were done beforehand, each `None` when not.
-fn grade_exercise(
+/// An exercise after `grade`'s first phase.
+enum Begun<'a> {
+    /// Graded, or not gradable (missing, unreadable, over budget).
+    Ended(ExerciseGrade),
+    /// Its suites' ordinary tests ran; timers may be left.
+    Started(Started<'a>),
+}
+
+/// An exercise between `grade`'s two phases: each suite's check so far, the hidden suite first.
+struct Started<'a> {
+    plan: &'a Planned<'a>,
+    subject: &'a Subject,
+    suites: Vec<SuiteCheck<'a>>,
+}
+
+struct SuiteCheck<'a> {
+    suite: &'a TestSuite,
+    /// Its lint and debug build, made by `check::prepare_together`; `None` when that failed
+    /// (the report says why) or was not done (every test then ran in phase one).
+    prepared: Option<check::Prepared>,
+    /// Its ordinary tests' report, or why the suite could not be checked.
+    report: Result<ExerciseReport>,
+    /// Whether timers are left for phase two ([`check::Prepared::timers_left`]).
+    timers_left: bool,
+}
+
+impl Started<'_> {
+    fn timers_left(&self) -> bool {
+        self.suites.iter().any(|suite| suite.timers_left)
+    }
+
+    /// The suites whose timers need a release build, in order.
+    fn timed_parts(&self) -> impl Iterator<Item = Part<'_>> {
+        self.suites
+            .iter()
+            .filter(|suite| suite.timers_left)
+            .map(|suite| Part {
+                exercise: self.plan.exercise,
+                suite: suite.suite,
+                subject: self.subject,
+            })
+    }
+
+    /// Takes this exercise's release builds, in [`Started::timed_parts`]' order.
+    fn take_release_builds(
+        &mut self,
+        built: &mut impl Iterator<Item = std::result::Result<TestBinary, BuildFailure>>,
+    ) {
+        for suite in self.suites.iter_mut().filter(|suite| suite.timers_left) {
+            let release = built
+                .next()
+                .expect("one release build for every timed part");
+            if let (Some(prepared), Ok(report)) = (&mut suite.prepared, &suite.report) {
+                prepared.for_timers(release, report);
+            }
+        }
+    }
+}
+
+/// Phase one of one exercise: lints and builds were done by `check::prepare_together`
+/// (`prepared`: the hidden suite's, then the private one's); runs every test but the timers.
+fn begin_exercise<'a>(
     workspace: &Workspace,
-    plan: &Planned<'_>,
+    plan: &'a Planned<'a>,
     prepared: [Option<Result<check::Prepared>>; 2],
-) -> Result<ExerciseGrade> {
-    let Planned {
-        exercise,
-        hidden: hidden_suite,
-        private,
-        subject,
-    } = plan;
-    let private = private.as_ref();
-    let cannot_grade = |error: &Error| {
-        Ok(not_graded(
-            exercise,
-            private,
-            ExerciseStatus::Error,
-            error.to_string(),
-        ))
-    };
-    let subject = match subject {
+) -> Result<Begun<'a>> {
+    let exercise = plan.exercise;
+    let private = plan.private.as_ref();
+    let subject = match &plan.subject {
         Ok(Some(subject)) => subject,
         Ok(None) => {
-            return Ok(not_graded(
+            return Ok(Begun::Ended(not_graded(
                 exercise,
                 private,
                 ExerciseStatus::Missing,
@@ -390,32 +467,119 @@ fn grade_exercise(
                     "the submission has no exercises/{}/src/lib.rs",
                     exercise.dir_name
                 ),
-            ))
+            )))
         }
         // Whatever stops the submission's code from being read is the submission's problem.
-        Err(error) => return cannot_grade(error),
+        Err(error) => {
+            return Ok(Begun::Ended(not_graded(
+                exercise,
+                private,
+                ExerciseStatus::Error,
+                error.to_string(),
+            )))
+        }
     };
-    let options = Options::default();
-    let [hidden_prepared, private_prepared] = prepared;
-    let check_suite = |suite: &TestSuite, prepared: Option<Result<check::Prepared>>| {
-        let prepared = prepared.transpose()?;
-        check::check_prepared(workspace, exercise, suite, subject, &options, prepared)
-    };
-    let hidden = match check_suite(hidden_suite, hidden_prepared) {
-        Ok(report) => report,
-        Err(error) if error.kind().is_grader_fault() => return Err(error),
-        Err(error) => return cannot_grade(&error),
-    };
-    let mut grade = from_report(exercise, hidden_suite, &hidden);
-    if let Some(private) = private {
-        let private_grade = match check_suite(private, private_prepared) {
-            Ok(report) => from_report(exercise, private, &report),
-            Err(error) if error.kind().is_grader_fault() => return Err(error),
-            Err(error) => {
-                not_graded_in(exercise, private, ExerciseStatus::Error, error.to_string())
+    let mut suites = Vec::new();
+    for (suite, prepared) in std::iter::once(&plan.hidden).chain(private).zip(prepared) {
+        let (prepared, report) = match prepared.transpose() {
+            Ok(Some(prepared)) => {
+                let options = Options {
+                    phase: Phase::Ordinary,
+                    ..Options::default()
+                };
+                let report = check::check_prepared(
+                    workspace,
+                    exercise,
+                    suite,
+                    subject,
+                    &options,
+                    Some(&prepared),
+                );
+                (Some(prepared), report)
             }
+            Ok(None) => {
+                let options = Options::default();
+                let report =
+                    check::check_prepared(workspace, exercise, suite, subject, &options, None);
+                (None, report)
+            }
+            Err(error) => (None, Err(error)),
         };
-        grade = merge(grade, private_grade);
+        let report = match report {
+            Err(error) if error.kind().is_grader_fault() => return Err(error),
+            report => report,
+        };
+        let timers_left = prepared.is_some()
+            && report
+                .as_ref()
+                .is_ok_and(|report| check::Prepared::timers_left(suite, report));
+        suites.push(SuiteCheck {
+            suite,
+            prepared,
+            report,
+            timers_left,
+        });
+    }
+    Ok(Begun::Started(Started {
+        plan,
+        subject,
+        suites,
+    }))
+}
+
+/// Phase two of one exercise: runs the timers left (their release builds taken), then grades
+/// it from every suite's report. An error in the hidden suite leaves the whole exercise not
+/// graded; one in the private suite, only the private tests.
+fn finish_exercise(workspace: &Workspace, started: Started<'_>) -> Result<ExerciseGrade> {
+    let Started {
+        plan,
+        subject,
+        suites,
+    } = started;
+    let exercise = plan.exercise;
+    let mut grades = Vec::new();
+    for check in suites {
+        let report = match (check.report, &check.prepared) {
+            (Ok(ordinary), Some(prepared)) if check.timers_left => {
+                let options = Options {
+                    phase: Phase::Timers,
+                    ..Options::default()
+                };
+                check::check_prepared(
+                    workspace,
+                    exercise,
+                    check.suite,
+                    subject,
+                    &options,
+                    Some(prepared),
+                )
+                .map(|timers| ordinary.join_timers(timers, check.suite))
+            }
+            (report, _) => report,
+        };
+        grades.push(match report {
+            Ok(report) => Ok(from_report(exercise, check.suite, &report)),
+            Err(error) if error.kind().is_grader_fault() => return Err(error),
+            Err(error) => Err((check.suite, error)),
+        });
+    }
+    let mut grades = grades.into_iter();
+    let mut grade = match grades.next().expect("the hidden suite is always checked") {
+        Ok(grade) => grade,
+        Err((_, error)) => {
+            return Ok(not_graded(
+                exercise,
+                plan.private.as_ref(),
+                ExerciseStatus::Error,
+                error.to_string(),
+            ))
+        }
+    };
+    if let Some(private) = grades.next() {
+        let private = private.unwrap_or_else(|(suite, error)| {
+            not_graded_in(exercise, suite, ExerciseStatus::Error, error.to_string())
+        });
+        grade = merge(grade, private);
     }
     Ok(grade)
 }

@@ -633,3 +633,155 @@ fn a_roster_of_mixed_and_hostile_submissions_gives_a_gradebook_that_matches_the_
     }
     assert_eq!(rows, 10, "one row per submission");
 }
+
+/// A student's exercises are built with one debug cargo run, and the timing tests left to run
+/// with one release run for every exercise that has them, not a build per exercise: counted
+/// with a `CARGO` that logs each run. An exercise that does not compile fails alone, a timer
+/// its clock-free test already failed is never built for, and the report keeps every test in
+/// the suite's order, as one check per exercise would.
+#[test]
+fn a_student_is_built_once_in_debug_and_once_in_release_for_the_timers_left() {
+    let dir = fresh_dir("grade", "one-build");
+    let submission = dir.join("student");
+    for (number, from) in [
+        ("05", "solutions"),
+        ("06", "exercises"),
+        ("09", "solutions"),
+        ("01", "solutions"),
+    ] {
+        let exercise = std::fs::read_dir(root().join(from))
+            .expect("the tree")
+            .flatten()
+            .find(|entry| entry.file_name().to_string_lossy().starts_with(number))
+            .expect("the exercise");
+        copy_dir(
+            &exercise.path().join("src"),
+            &submission
+                .join("exercises")
+                .join(exercise.file_name())
+                .join("src"),
+        );
+    }
+    let broken = std::fs::read_dir(submission.join("exercises"))
+        .expect("the submission")
+        .flatten()
+        .find(|entry| entry.file_name().to_string_lossy().starts_with("01"))
+        .expect("exercise 01")
+        .path()
+        .join("src/lib.rs");
+    let code = read(&broken);
+    std::fs::write(
+        &broken,
+        format!("{code}\npub fn broken() -> u32 {{ \"a string\" }}\n"),
+    )
+    .expect("writing the submission");
+
+    let log = dir.join("cargo-runs.log");
+    let counting_cargo = dir.join("cargo");
+    std::fs::write(
+        &counting_cargo,
+        "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"$COUNTED_RUNS\"\nexec \"$REAL_CARGO\" \"$@\"\n",
+    )
+    .expect("writing the counting cargo");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&counting_cargo, std::fs::Permissions::from_mode(0o755))
+            .expect("making it executable");
+    }
+    let json = dir.join("grade.json");
+    let output = xtask()
+        .args(["grade", "--submission"])
+        .arg(&submission)
+        .args([
+            "--exercise",
+            "01",
+            "--exercise",
+            "05",
+            "--exercise",
+            "06",
+            "--exercise",
+            "09",
+        ])
+        .args(["--format", "json", "--out"])
+        .arg(&json)
+        .env("CARGO", &counting_cargo)
+        .env(
+            "REAL_CARGO",
+            std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
+        )
+        .env("COUNTED_RUNS", &log)
+        .output()
+        .expect("xtask runs");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+
+    let runs = read(&log);
+    let builds: Vec<&str> = runs
+        .lines()
+        .filter(|run| !run.starts_with("rustc "))
+        .collect();
+    assert_eq!(builds.len(), 2, "one debug and one release build:\n{runs}");
+    let (debug, release) = (builds[0], builds[1]);
+    assert!(
+        !debug.contains("--release") && release.contains("--release"),
+        "{runs}"
+    );
+    for package in [
+        "hidden_race_counter-",
+        "hidden_process_pool-",
+        "hidden_shared_array-",
+        "hidden_map_reduce-",
+    ] {
+        assert!(
+            debug.contains(package),
+            "every exercise is built in debug: {debug}"
+        );
+    }
+    for package in ["hidden_process_pool-", "hidden_map_reduce-"] {
+        assert!(
+            release.contains(package),
+            "a timer left to run is built: {release}"
+        );
+    }
+    assert!(
+        !release.contains("hidden_shared_array-") && !release.contains("hidden_race_counter-"),
+        "no release build for a timer already decided or code that does not compile: {release}"
+    );
+
+    let report = GradeReport::from_json(&read(&json)).expect("the JSON report reads");
+    let workspace = crate::util::workspace();
+    let catalog = grader::catalog::Catalog::load(&workspace).expect("the catalog");
+    let statuses: Vec<(&str, ExerciseStatus)> = report
+        .exercises
+        .iter()
+        .map(|exercise| (&exercise.dir_name[..2], exercise.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("01", ExerciseStatus::BuildFailed),
+            ("05", ExerciseStatus::Passed),
+            ("06", ExerciseStatus::Failed),
+            ("09", ExerciseStatus::Passed),
+        ],
+        "{}",
+        stderr_of(&output)
+    );
+    for graded in &report.exercises {
+        let exercise = catalog.find(&graded.dir_name[..2]).expect("in the catalog");
+        let names: Vec<&str> = graded.tests.iter().map(|test| test.name.as_str()).collect();
+        let suite: Vec<&str> = exercise
+            .meta
+            .tests
+            .iter()
+            .map(|test| test.name.as_str())
+            .collect();
+        assert_eq!(names, suite, "every test, in the suite's order");
+    }
+    let stub_timer = &report.exercises[2]
+        .tests
+        .iter()
+        .find(|test| test.name == "parallel_apply_speeds_up_a_cpu_heavy_function")
+        .expect("06's timer");
+    assert_eq!(stub_timer.verdict, TestLabel::Verdict(VerdictLabel::Fail));
+    assert_eq!(stub_timer.elapsed_ms, 0, "decided without being run");
+}
