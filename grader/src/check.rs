@@ -1,7 +1,10 @@
 //! Grades one subject against one test suite of an exercise: lint, build, run every test.
 //!
 //! The steps are modules of their own ([`lint`], [`scratch`], [`execute`]); this module only
-//! sequences them and stops at the first stage that fails.
+//! sequences them and stops at the first stage that fails. `grade` runs the same stages for
+//! many exercises at once: [`prepare_together`] lints and builds them all in one cargo run,
+//! and each is then checked in two [`Phase`]s, so that its timers' release builds are one
+//! run too ([`build_timers_together`]).
 
 use std::time::{Duration, Instant};
 

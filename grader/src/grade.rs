@@ -2,7 +2,10 @@
 //!
 //! [`grade`] runs every exercise of the catalog (plus an instructor's private tests) against one
 //! source of code and returns a [`GradeReport`]: points per test from the metadata, a total, and
-//! a status per exercise. One exercise that cannot be graded (missing from a submission, too many
+//! a status per exercise. It builds the code in two cargo runs, not one or two per exercise:
+//! every exercise is linted, then built in debug at once ([`check::prepare_together`]); every
+//! test but the timers runs; then the exercises with timers left are built in release at once
+//! and their timers run ([`check::Phase`]). One exercise that cannot be graded (missing from a submission, too many
 //! files, a grader error) costs its own points and nothing else. The formats instructors' tools
 //! read are written from this model by [`crate::format`].
 
@@ -220,9 +223,10 @@ pub struct GradeRequest<'a> {
     pub private_dir: Option<&'a Path>,
     /// Called after each exercise, for progress output.
     pub on_exercise: &'a mut dyn FnMut(&ExerciseGrade),
-    /// The most CPU time grading may take ([`cpu_time`]): exercises not started by then are
-    /// not graded, and say so, so that one slow submission cannot hold up a class. `None`
-    /// grades everything.
+    /// The most CPU time grading may take ([`cpu_time`]): exercises not begun by then are not
+    /// graded, and say so, so that one slow submission cannot hold up a class. The builds of
+    /// every exercise come first and count; an exercise begun is finished, its timers
+    /// included. `None` grades everything.
     pub budget: Option<Duration>,
 }
 

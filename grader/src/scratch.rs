@@ -14,7 +14,8 @@
 //! The hidden tests import `<name>` for real threads and `<name>_model` for model checking, so
 //! one test binary holds both flavours. Every manifest is generated here: nothing of a
 //! subject's own Cargo.toml or build script is used. All scratch crates share one target
-//! folder, so dependencies compile once for the whole course.
+//! folder, so dependencies compile once for the whole course. [`build_together`] builds the
+//! scratch crates of several exercises with one cargo run, for `grade`.
 //!
 //! The crate under test receives only the crates its exercise's `[capabilities]` names, and
 //! unless the exercise allows `unsafe`, its manifests carry `[lints.rust] unsafe_code =

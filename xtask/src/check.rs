@@ -39,6 +39,7 @@ impl Flags {
             // A learner's whole check: say fast that it fails. With `--test` they asked for
             // those tests, so every one of them runs.
             stop_after_deadlock: self.only.is_empty(),
+            ..Options::default()
         };
         let report = grader::check::check(&workspace, exercise, &subject, &options);
         activity.finish();

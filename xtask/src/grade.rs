@@ -66,7 +66,7 @@ pub struct Flags {
     #[arg(long = "student", value_name = "NAME", requires = "roster")]
     students: Vec<String>,
     /// The most CPU seconds one student's grading may take, builds and tests included;
-    /// exercises not started by then are reported as not graded, with the reason (default with
+    /// exercises not begun by then are reported as not graded, with the reason (default with
     /// --roster: 1200, else none)
     #[arg(long, value_name = "SECS")]
     budget: Option<u64>,

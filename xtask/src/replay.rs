@@ -78,6 +78,7 @@ impl Flags {
             // Only model-checked failures are replayed: real-thread tests that would time out
             // on the deadlock already found need not run.
             stop_after_deadlock: true,
+            ..Options::default()
         };
         let report = grader::check::check(&workspace, exercise, &subject, &options);
         activity.finish();
