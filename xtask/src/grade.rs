@@ -77,9 +77,9 @@ pub struct Flags {
 }
 
 /// A roster student's budget of CPU seconds when none is given: about ten times the 133 s a
-/// student of the benchmark's mixed class once took on average (xtask/bench/roster.sh; 34 s
-/// since identical code is graded once, builds keep less debug information and a deadlock for
-/// good ends before its limit), and about 18
+/// student of the benchmark's mixed class once took on average (xtask/bench/roster.sh; 30 s
+/// since identical code is graded once, builds keep less debug information, a deadlock for
+/// good ends before its limit and a student is built by two cargo runs), and about 18
 /// times a full solution's 67 s, so that it only stops a submission that is slow on purpose
 /// or by accident, never changes a grade that grading alone would give.
 const ROSTER_BUDGET_SECS: u64 = 1200;
