@@ -129,6 +129,18 @@ impl ExerciseReport {
         }
     }
 
+    /// Whether this report of [`Phase::Ordinary`] left any of `suite`'s timers to run: a
+    /// report that ran no test (refused, does not compile) leaves none.
+    pub fn timers_left(&self, suite: &TestSuite) -> bool {
+        let Outcome::Graded { tests } = &self.outcome else {
+            return false;
+        };
+        suite
+            .tests
+            .iter()
+            .any(|test| test.speedup.is_some() && !tests.iter().any(|done| done.name == test.name))
+    }
+
     /// The report one check of every test would give, from `grade`'s two phases: `self` ran
     /// [`Phase::Ordinary`], `timers` ran [`Phase::Timers`] after it. Tests keep the suite's
     /// order; when the timers' check stopped (its release build failed), its outcome is the
@@ -196,18 +208,6 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Whether [`Phase::Ordinary`], whose report is `ordinary`, left any of `suite`'s timers
-    /// to run.
-    pub fn timers_left(suite: &TestSuite, ordinary: &ExerciseReport) -> bool {
-        let Outcome::Graded { tests } = &ordinary.outcome else {
-            return false;
-        };
-        suite
-            .tests
-            .iter()
-            .any(|test| test.speedup.is_some() && !tests.iter().any(|done| done.name == test.name))
-    }
-
     /// Ready for [`Phase::Timers`]: `release` is the build [`build_timers_together`] made,
     /// `ordinary` the report of the exercise's ordinary tests.
     pub fn for_timers(
@@ -576,6 +576,11 @@ mod tests {
             ordinary.points = 2;
             ordinary
         };
+        assert!(ordinary().timers_left(&suite), "the timer is left");
+        assert!(
+            !report(Outcome::BuildFailed { errors: Vec::new() }).timers_left(&suite),
+            "code that does not compile leaves no timer"
+        );
         let timed = TestResult::new(
             &timer,
             Verdict::Pass,
@@ -592,6 +597,10 @@ mod tests {
         assert_eq!(names, ["first", "timer", "last"]);
         assert_eq!(joined.points, 1 + 2 + 1, "each test's points, added up");
         assert_eq!(joined.elapsed_ms, 20);
+        assert!(
+            !joined.timers_left(&suite),
+            "no timer left after both phases"
+        );
 
         let failed_release = ordinary().join_timers(
             report(Outcome::BuildFailed {

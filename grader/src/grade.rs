@@ -414,20 +414,29 @@ struct SuiteCheck<'a> {
     prepared: Option<check::Prepared>,
     /// Its ordinary tests' report, or why the suite could not be checked.
     report: Result<ExerciseReport>,
-    /// Whether timers are left for phase two ([`check::Prepared::timers_left`]).
-    timers_left: bool,
+}
+
+impl SuiteCheck<'_> {
+    /// Whether timers are left for phase two: only a prepared suite ran without them.
+    fn timers_left(&self) -> bool {
+        self.prepared.is_some()
+            && self
+                .report
+                .as_ref()
+                .is_ok_and(|report| report.timers_left(self.suite))
+    }
 }
 
 impl Started<'_> {
     fn timers_left(&self) -> bool {
-        self.suites.iter().any(|suite| suite.timers_left)
+        self.suites.iter().any(SuiteCheck::timers_left)
     }
 
     /// The suites whose timers need a release build, in order.
     fn timed_parts(&self) -> impl Iterator<Item = Part<'_>> {
         self.suites
             .iter()
-            .filter(|suite| suite.timers_left)
+            .filter(|suite| suite.timers_left())
             .map(|suite| Part {
                 exercise: self.plan.exercise,
                 suite: suite.suite,
@@ -440,7 +449,7 @@ impl Started<'_> {
         &mut self,
         built: &mut impl Iterator<Item = std::result::Result<TestBinary, BuildFailure>>,
     ) {
-        for suite in self.suites.iter_mut().filter(|suite| suite.timers_left) {
+        for suite in self.suites.iter_mut().filter(|suite| suite.timers_left()) {
             let release = built
                 .next()
                 .expect("one release build for every timed part");
@@ -513,15 +522,10 @@ fn begin_exercise<'a>(
             Err(error) if error.kind().is_grader_fault() => return Err(error),
             report => report,
         };
-        let timers_left = prepared.is_some()
-            && report
-                .as_ref()
-                .is_ok_and(|report| check::Prepared::timers_left(suite, report));
         suites.push(SuiteCheck {
             suite,
             prepared,
             report,
-            timers_left,
         });
     }
     Ok(Begun::Started(Started {
@@ -543,8 +547,9 @@ fn finish_exercise(workspace: &Workspace, started: Started<'_>) -> Result<Exerci
     let exercise = plan.exercise;
     let mut grades = Vec::new();
     for check in suites {
+        let timers_left = check.timers_left();
         let report = match (check.report, &check.prepared) {
-            (Ok(ordinary), Some(prepared)) if check.timers_left => {
+            (Ok(ordinary), Some(prepared)) if timers_left => {
                 let options = Options {
                     phase: Phase::Timers,
                     ..Options::default()

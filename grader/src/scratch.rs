@@ -227,12 +227,18 @@ pub fn build_together(
     let what = "build the hidden tests";
     let (output, _) = run_cargo(&mut cargo, what, observer)?;
     let stdout = String::from_utf8_lossy(&output.stdout);
+    // Each line once, with what it is about; each crate then takes its own lines.
+    let lines: Vec<(&str, CargoMessage)> = stdout
+        .lines()
+        .filter_map(|line| Some((line, serde_json::from_str(line).ok()?)))
+        .collect();
     let mut built = Vec::new();
     for (part, scratch_dir) in parts.iter().zip(&crates) {
         record_artifacts(scratch_dir, &output.stdout)?;
-        let own: Vec<&str> = stdout
-            .lines()
-            .filter(|line| is_own_message(line, scratch_dir))
+        let own: Vec<&str> = lines
+            .iter()
+            .filter(|(_, message)| is_from(message, scratch_dir))
+            .map(|(line, _)| *line)
             .collect();
         let messages = parse_messages(&own.join("\n"));
         built.push(match messages.executable.clone() {
@@ -314,11 +320,10 @@ pub fn write_scratch_crate(
     suite: &TestSuite,
     subject: &Subject,
 ) -> Result<PathBuf> {
-    let crate_key = format!("{}{}", subject.key(), suite.scratch_suffix());
     let scratch_dir = workspace
         .scratch_dir()
         .join(&exercise.dir_name)
-        .join(&crate_key);
+        .join(crate_key(suite, subject));
     write_crate(workspace, exercise, suite, subject, &scratch_dir)?;
     Ok(scratch_dir)
 }
@@ -510,12 +515,8 @@ fn record_artifacts(scratch_dir: &Path, cargo_stdout: &[u8]) -> Result<()> {
     error::write(&list, &known)
 }
 
-/// Whether cargo's JSON `line` is about one of the packages of the scratch crate in
+/// Whether cargo's JSON message is about one of the packages of the scratch crate in
 /// `scratch_dir` (canonical), rather than a dependency or another exercise's crate.
-fn is_own_message(line: &str, scratch_dir: &Path) -> bool {
-    serde_json::from_str::<CargoMessage>(line).is_ok_and(|message| is_from(&message, scratch_dir))
-}
-
 fn is_from(message: &CargoMessage, scratch_dir: &Path) -> bool {
     // Cargo names a path package by where its manifest is: `path+file://<dir>#name@version`.
     let own = format!("path+file://{}", scratch_dir.display());
@@ -767,11 +768,15 @@ fn crate_names(
     suite: &TestSuite,
     subject: &Subject,
 ) -> Names {
-    let crate_key = format!("{}{}", subject.key(), suite.scratch_suffix());
     Names::new(
         &exercise.meta.name,
-        &format!("{crate_key}-{}", checkout_tag(workspace)),
+        &format!("{}-{}", crate_key(suite, subject), checkout_tag(workspace)),
     )
+}
+
+/// The scratch crate's folder name: the subject's key and the suite's suffix.
+fn crate_key(suite: &TestSuite, subject: &Subject) -> String {
+    format!("{}{}", subject.key(), suite.scratch_suffix())
 }
 
 /// A short tag of the checkout's own folder, part of every scratch package name.
